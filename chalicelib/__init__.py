@@ -1,0 +1,1 @@
+"""Everything that runs in Lambda: services, stores, security and HTTP helpers."""

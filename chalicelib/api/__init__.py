@@ -1,0 +1,1 @@
+"""HTTP transport: decode and validate requests, encode responses (Magistrala shapes)."""

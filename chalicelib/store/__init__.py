@@ -1,0 +1,1 @@
+"""Persistence: the PostgreSQL store (source of truth) and what wraps it."""

@@ -1,0 +1,68 @@
+"""One small psycopg pool per Lambda container, reused across warm invocations.
+
+RDS Proxy friendly: no session state is set and server-side prepared statements
+are off (prepare_threshold=None), because a proxy may hand each transaction a
+different backend connection. A broken connection is detected by the pool's
+check on checkout and replaced.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from chalicelib.errors import Unavailable
+
+_lock = threading.Lock()
+_pools: dict[str, ConnectionPool] = {}
+
+CONNECT_TIMEOUT = 5
+
+
+def _pool(url: str, size: int) -> ConnectionPool:
+    pool = _pools.get(url)
+    if pool is None:
+        with _lock:
+            pool = _pools.get(url)
+            if pool is None:
+                pool = ConnectionPool(
+                    url,
+                    min_size=0,
+                    max_size=max(1, size),
+                    kwargs={
+                        "prepare_threshold": None,
+                        "row_factory": dict_row,
+                        "connect_timeout": CONNECT_TIMEOUT,
+                    },
+                    check=ConnectionPool.check_connection,
+                    timeout=CONNECT_TIMEOUT,
+                    open=True,
+                    name="platform",
+                )
+                _pools[url] = pool
+    return pool
+
+
+class Database:
+    """Hands out transactions; maps "database unreachable" to 503."""
+
+    def __init__(self, url: str, pool_size: int = 4) -> None:
+        self.url = url
+        self.pool_size = pool_size
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection]:
+        try:
+            with _pool(self.url, self.pool_size).connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise Unavailable("database unavailable, try again shortly") from exc
+
+    def close(self) -> None:
+        pool = _pools.pop(self.url, None)
+        if pool is not None:
+            pool.close()

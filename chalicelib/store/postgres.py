@@ -1,0 +1,314 @@
+"""PostgreSQL store: the source of truth for users, things, channels and connections.
+
+Every method is one transaction. Writes take whole entities and return what was
+written, so a wrapper (the DynamoDB backup) can mirror exactly that.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from chalicelib.entities import Channel, Connection, ListQuery, Page, Thing, User
+from chalicelib.errors import Conflict
+from chalicelib.security import thing_keys
+from chalicelib.store.db import Database
+
+_USER_COLS = "id, name, identity, secret_hash, tags, metadata, role, status, created_at, updated_at"
+_THING_COLS = "t.id, t.owner_id, t.name, t.identity, t.key_enc, t.tags, t.metadata, t.status, t.created_at, t.updated_at"
+_CHANNEL_COLS = "c.id, c.owner_id, c.name, c.description, c.metadata, c.status, c.created_at, c.updated_at"
+
+
+def _like(text: str) -> str:
+    """A case-insensitive substring pattern with LIKE's metacharacters escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class _Filters:
+    """Collects WHERE clauses and their parameters for the list queries."""
+
+    def __init__(self) -> None:
+        self.clauses: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+    def common(self, alias: str, query: ListQuery, with_tags: bool = True) -> None:
+        if query.name:
+            self.add(f"{alias}.name ILIKE %s", _like(query.name))
+        if query.metadata:
+            self.add(f"{alias}.metadata @> %s", Jsonb(query.metadata))
+        if query.tag and with_tags:
+            self.add(f"%s = ANY({alias}.tags)", query.tag)
+        if query.status != "all":
+            self.add(f"{alias}.status = %s", query.status)
+
+    @property
+    def where(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "TRUE"
+
+
+def _unique_violation(exc: psycopg.errors.UniqueViolation, what: str) -> Conflict:
+    return Conflict(f"{what} already exists")
+
+
+class PostgresStore:
+    def __init__(self, db: Database, data_key: str) -> None:
+        self.db = db
+        self.data_key = data_key
+
+    # -- users -----------------------------------------------------------
+
+    def _user(self, row: dict) -> User:
+        return User(
+            id=str(row["id"]),
+            name=row["name"],
+            identity=row["identity"],
+            secret_hash=row["secret_hash"],
+            tags=list(row["tags"]),
+            metadata=row["metadata"],
+            role=row["role"],
+            status=row["status"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def save_user(self, user: User) -> User:
+        """Insert or update the whole user row."""
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    f"INSERT INTO users ({_USER_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                    "ON CONFLICT (id) DO UPDATE SET name=EXCLUDED.name, identity=EXCLUDED.identity,"
+                    " secret_hash=EXCLUDED.secret_hash, tags=EXCLUDED.tags, metadata=EXCLUDED.metadata,"
+                    " role=EXCLUDED.role, status=EXCLUDED.status, updated_at=EXCLUDED.updated_at",
+                    (user.id, user.name, user.identity, user.secret_hash, user.tags,
+                     Jsonb(user.metadata), user.role, user.status, user.created_at, user.updated_at),
+                )
+        except psycopg.errors.UniqueViolation as exc:
+            raise _unique_violation(exc, "a user with this identity") from None
+        return user
+
+    def get_user(self, user_id: str) -> User | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(f"SELECT {_USER_COLS} FROM users WHERE id = %s", (user_id,)).fetchone()
+        return self._user(row) if row else None
+
+    def get_user_by_identity(self, identity: str) -> User | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                f"SELECT {_USER_COLS} FROM users WHERE lower(identity) = lower(%s)", (identity,)
+            ).fetchone()
+        return self._user(row) if row else None
+
+    def list_users(self, query: ListQuery, only_id: str | None = None) -> Page[User]:
+        f = _Filters()
+        f.common("u", query)
+        if query.identity:
+            f.add("u.identity ILIKE %s", _like(query.identity))
+        if only_id:
+            f.add("u.id = %s", only_id)
+        return self._page(
+            f"SELECT u.{_USER_COLS.replace(', ', ', u.')} FROM users u WHERE {f.where}",
+            f.params, query, self._user, "u",
+        )
+
+    def _page(self, select: str, params: list, query: ListQuery, build, alias: str) -> Page:
+        # One round trip: the window count rides along with the page.
+        stmt = (
+            f"SELECT *, count(*) OVER () AS _total FROM ({select}) {alias}"
+            f" ORDER BY {alias}.created_at DESC, {alias}.id LIMIT %s OFFSET %s"
+        )
+        with self.db.transaction() as conn:
+            rows = conn.execute(stmt, [*params, query.limit, query.offset]).fetchall()
+            if rows:
+                total = rows[0]["_total"]
+            else:
+                total = conn.execute(f"SELECT count(*) AS n FROM ({select}) {alias}", params).fetchone()["n"]
+        return Page(total=total, offset=query.offset, limit=query.limit, items=[build(r) for r in rows])
+
+    # -- things ----------------------------------------------------------
+
+    def _thing(self, row: dict) -> Thing:
+        return Thing(
+            id=str(row["id"]),
+            owner_id=str(row["owner_id"]),
+            key=thing_keys.decrypt(self.data_key, row["key_enc"]),
+            name=row["name"],
+            identity=row["identity"],
+            tags=list(row["tags"]),
+            metadata=row["metadata"],
+            status=row["status"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def _thing_params(self, t: Thing) -> tuple:
+        return (
+            t.id, t.owner_id, t.name, t.identity,
+            thing_keys.lookup_hash(self.data_key, t.key), thing_keys.encrypt(self.data_key, t.key),
+            t.tags, Jsonb(t.metadata), t.status, t.created_at, t.updated_at,
+        )
+
+    def save_things(self, things: list[Thing]) -> list[Thing]:
+        """Insert or update whole things, all or none."""
+        try:
+            with self.db.transaction() as conn, conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO things (id, owner_id, name, identity, key_hash, key_enc, tags, metadata,"
+                    " status, created_at, updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+                    " ON CONFLICT (id) DO UPDATE SET name=EXCLUDED.name, identity=EXCLUDED.identity,"
+                    " key_hash=EXCLUDED.key_hash, key_enc=EXCLUDED.key_enc, tags=EXCLUDED.tags,"
+                    " metadata=EXCLUDED.metadata, status=EXCLUDED.status, updated_at=EXCLUDED.updated_at",
+                    [self._thing_params(t) for t in things],
+                )
+        except psycopg.errors.UniqueViolation as exc:
+            raise _unique_violation(exc, "a thing with this key") from None
+        return things
+
+    def get_thing(self, thing_id: str) -> Thing | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(f"SELECT {_THING_COLS} FROM things t WHERE t.id = %s", (thing_id,)).fetchone()
+        return self._thing(row) if row else None
+
+    def get_thing_by_key(self, key: str) -> Thing | None:
+        digest = thing_keys.lookup_hash(self.data_key, key)
+        with self.db.transaction() as conn:
+            row = conn.execute(f"SELECT {_THING_COLS} FROM things t WHERE t.key_hash = %s", (digest,)).fetchone()
+        return self._thing(row) if row else None
+
+    def thing_relation(self, thing_id: str, user_id: str) -> str | None:
+        """'owner', a share relation, or None."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT CASE WHEN t.owner_id = %(u)s THEN 'owner' ELSE s.relation END AS rel"
+                " FROM things t LEFT JOIN thing_shares s ON s.thing_id = t.id AND s.user_id = %(u)s"
+                " WHERE t.id = %(t)s",
+                {"u": user_id, "t": thing_id},
+            ).fetchone()
+        return row["rel"] if row else None
+
+    def _visible_things(self, f: _Filters, viewer: str | None) -> None:
+        if viewer is not None:
+            f.add(
+                "(t.owner_id = %s OR EXISTS (SELECT 1 FROM thing_shares s"
+                " WHERE s.thing_id = t.id AND s.user_id = %s))",
+                viewer, viewer,
+            )
+
+    def list_things(self, query: ListQuery, viewer: str | None,
+                    channel_id: str | None = None, connected: bool = True) -> Page[Thing]:
+        """Things `viewer` may see (None: all), optionally those (not) connected to a channel."""
+        f = _Filters()
+        f.common("t", query)
+        self._visible_things(f, viewer)
+        if channel_id is not None:
+            exists = "EXISTS" if connected else "NOT EXISTS"
+            f.add(f"{exists} (SELECT 1 FROM connections k WHERE k.thing_id = t.id AND k.channel_id = %s)",
+                  channel_id)
+        return self._page(f"SELECT {_THING_COLS} FROM things t WHERE {f.where}", f.params, query, self._thing, "t")
+
+    def delete_thing(self, thing_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM things WHERE id = %s", (thing_id,))
+
+    def share_thing(self, thing_id: str, user_ids: Iterable[str], relation: str) -> None:
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO thing_shares (thing_id, user_id, relation, created_at) VALUES (%s, %s, %s, now())"
+                " ON CONFLICT (thing_id, user_id) DO UPDATE SET relation = EXCLUDED.relation",
+                [(thing_id, u, relation) for u in user_ids],
+            )
+
+    def unshare_thing(self, thing_id: str, user_ids: Iterable[str]) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "DELETE FROM thing_shares WHERE thing_id = %s AND user_id = ANY(%s)", (thing_id, list(user_ids))
+            )
+
+    def existing_user_ids(self, user_ids: Iterable[str]) -> set[str]:
+        with self.db.transaction() as conn:
+            rows = conn.execute("SELECT id FROM users WHERE id = ANY(%s::uuid[])", (list(user_ids),)).fetchall()
+        return {str(r["id"]) for r in rows}
+
+    # -- channels --------------------------------------------------------
+
+    def _channel(self, row: dict) -> Channel:
+        return Channel(
+            id=str(row["id"]),
+            owner_id=str(row["owner_id"]),
+            name=row["name"],
+            description=row["description"],
+            metadata=row["metadata"],
+            status=row["status"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def save_channels(self, channels: list[Channel]) -> list[Channel]:
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO channels (id, owner_id, name, description, metadata, status, created_at, updated_at)"
+                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE SET name=EXCLUDED.name,"
+                " description=EXCLUDED.description, metadata=EXCLUDED.metadata, status=EXCLUDED.status,"
+                " updated_at=EXCLUDED.updated_at",
+                [(c.id, c.owner_id, c.name, c.description, Jsonb(c.metadata), c.status, c.created_at,
+                  c.updated_at) for c in channels],
+            )
+        return channels
+
+    def get_channel(self, channel_id: str) -> Channel | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(f"SELECT {_CHANNEL_COLS} FROM channels c WHERE c.id = %s", (channel_id,)).fetchone()
+        return self._channel(row) if row else None
+
+    def list_channels(self, query: ListQuery, viewer: str | None,
+                      thing_id: str | None = None, connected: bool = True) -> Page[Channel]:
+        f = _Filters()
+        f.common("c", query, with_tags=False)
+        if viewer is not None:
+            f.add("c.owner_id = %s", viewer)
+        if thing_id is not None:
+            exists = "EXISTS" if connected else "NOT EXISTS"
+            f.add(f"{exists} (SELECT 1 FROM connections k WHERE k.channel_id = c.id AND k.thing_id = %s)",
+                  thing_id)
+        return self._page(
+            f"SELECT {_CHANNEL_COLS} FROM channels c WHERE {f.where}", f.params, query, self._channel, "c"
+        )
+
+    def delete_channel(self, channel_id: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM channels WHERE id = %s", (channel_id,))
+
+    # -- connections -----------------------------------------------------
+
+    def connect(self, connections: list[Connection]) -> list[Connection]:
+        """Idempotent: connecting twice is not an error."""
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO connections (channel_id, thing_id, created_at) VALUES (%s, %s, now())"
+                " ON CONFLICT DO NOTHING",
+                [(c.channel_id, c.thing_id) for c in connections],
+            )
+        return connections
+
+    def disconnect(self, connections: list[Connection]) -> list[Connection]:
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "DELETE FROM connections WHERE channel_id = %s AND thing_id = %s",
+                [(c.channel_id, c.thing_id) for c in connections],
+            )
+        return connections
+
+    def is_connected(self, channel_id: str, thing_id: str) -> bool:
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM connections WHERE channel_id = %s AND thing_id = %s", (channel_id, thing_id)
+            ).fetchone()
+        return row is not None
+
