@@ -67,9 +67,7 @@ class Measurement:
     sum: float | None
 
 
-def normalize_senml(
-    payload: bytes | str | list, received_at: float
-) -> list[Measurement]:
+def normalize_senml(payload: bytes | str | list, received_at: float) -> list[Measurement]:
     """Resolve a SenML pack into measurements sorted by time.
 
     Errors name the offending record by its 0-based position in the array.
@@ -82,9 +80,7 @@ def normalize_senml(
     # Base fields apply to the record that carries them and every later one,
     # until another record sets them again (RFC 8428 section 4.1).
     base: dict = {"bn": "", "bt": 0.0, "bu": None, "bv": None, "bs": None}
-    measurements = [
-        _resolve(i, record, base, received_at) for i, record in enumerate(pack)
-    ]
+    measurements = [_resolve(i, record, base, received_at) for i, record in enumerate(pack)]
     # list.sort is stable: records with the same time keep their pack order.
     measurements.sort(key=_time_of)
     return measurements
@@ -118,9 +114,7 @@ def looks_like_senml(doc) -> bool:
         isinstance(doc, list)
         and bool(doc)
         and all(
-            isinstance(record, dict)
-            and record.keys() <= SENML_KEYS
-            and not record.keys().isdisjoint(_SENML_HINT_KEYS)
+            isinstance(record, dict) and record.keys() <= SENML_KEYS and not record.keys().isdisjoint(_SENML_HINT_KEYS)
             for record in doc
         )
     )
@@ -157,9 +151,7 @@ def _load(payload):
 
 def _check_size(size: int) -> None:
     if size > MAX_PAYLOAD_BYTES:
-        raise InvalidMessage(
-            f"payload too large: {size} bytes, the limit is {MAX_PAYLOAD_BYTES}"
-        )
+        raise InvalidMessage(f"payload too large: {size} bytes, the limit is {MAX_PAYLOAD_BYTES}")
 
 
 def _reject_constant(token: str):
@@ -188,9 +180,7 @@ def _resolve(index: int, record, base: dict, received_at: float) -> Measurement:
 
     kinds = [key for key in _VALUE_FIELDS if key in fields]
     if len(kinds) > 1:
-        raise InvalidMessage(
-            f"{where}: exactly one of v, vs, vb, vd is required, got {', '.join(kinds)}"
-        )
+        raise InvalidMessage(f"{where}: exactly one of v, vs, vb, vd is required, got {', '.join(kinds)}")
     bv, bs = base["bv"], base["bs"]
     value = None
     if "v" in fields:
@@ -202,9 +192,7 @@ def _resolve(index: int, record, base: dict, received_at: float) -> Measurement:
     if "s" in fields or bs is not None:
         total = _finite(where, "s + bs", fields.get("s", 0.0) + (bs or 0.0))
     if not kinds and value is None and total is None:
-        raise InvalidMessage(
-            f"{where}: exactly one of v, vs, vb, vd is required, or a sum s"
-        )
+        raise InvalidMessage(f"{where}: exactly one of v, vs, vb, vd is required, or a sum s")
 
     time = base["bt"] + fields.get("t", 0.0)
     if time < RELATIVE_TIME_LIMIT:
@@ -234,6 +222,8 @@ def _typed_fields(where: str, record: dict) -> dict:
         if key in _STRING_FIELDS:
             if not isinstance(raw, str):
                 raise InvalidMessage(f"{where}: {key} must be a string")
+            if not _storable(raw):
+                raise InvalidMessage(f"{where}: {key} {_UNSTORABLE}")
             fields[key] = raw
         elif key in _NUMBER_FIELDS:
             fields[key] = _number(where, key, raw)
@@ -246,15 +236,11 @@ def _typed_fields(where: str, record: dict) -> dict:
                 raise InvalidMessage(f"{where}: bver must be an integer")
             # RFC 8428 section 4.4: never use a pack from a newer version.
             if not 1 <= raw <= SENML_VERSION:
-                raise InvalidMessage(
-                    f"{where}: unsupported SenML version {raw}, must be 1 to {SENML_VERSION}"
-                )
+                raise InvalidMessage(f"{where}: unsupported SenML version {raw}, must be 1 to {SENML_VERSION}")
         elif key.endswith("_"):
             # RFC 8428 section 4.4: a field ending in "_" must be understood,
             # so a pack we cannot fully interpret must not be used at all.
-            raise InvalidMessage(
-                f"{where}: unsupported must-understand field {_short(key)}"
-            )
+            raise InvalidMessage(f"{where}: unsupported must-understand field {_short(key)}")
         # Any other field is an extension that may be ignored (section 4.4).
     return fields
 
@@ -291,16 +277,37 @@ def _check_json_values(docs: list) -> None:
             if isinstance(item, dict):
                 if not all(isinstance(key, str) for key in item):
                     raise InvalidMessage("JSON object keys must be strings")
+                if not all(map(_storable, item)):
+                    raise InvalidMessage(f"JSON object key {_UNSTORABLE}")
                 stack.extend(item.values())
             else:
                 stack.extend(item)
+        elif isinstance(item, str):
+            if not _storable(item):
+                raise InvalidMessage(f"JSON string {_UNSTORABLE}")
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise InvalidMessage("JSON numbers must be finite")
-        elif item is not None and not isinstance(item, (str, int)):
-            raise InvalidMessage(
-                f"JSON payload holds a {type(item).__name__}, which is not JSON"
-            )
+        elif item is not None and not isinstance(item, int):
+            raise InvalidMessage(f"JSON payload holds a {type(item).__name__}, which is not JSON")
+
+
+_UNSTORABLE = "holds a NUL character or a lone surrogate, which cannot be stored"
+
+
+def _storable(text: str) -> bool:
+    # Valid JSON escapes ("\\u0000", "\\ud800") can produce strings that
+    # are not valid UTF-8 or that Postgres text and jsonb refuse: reject them
+    # here rather than fail at insert time.
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _short(text: str, limit: int = 40) -> str:

@@ -1,0 +1,56 @@
+"""moto standing in for DynamoDB, SQS, S3 and the IoT registry, on a local port."""
+from __future__ import annotations
+
+import os
+
+BACKUP_TABLE = "choovio-backup"
+RETRY_QUEUE = "choovio-retry"
+DEAD_LETTER_QUEUE = "choovio-retry-dlq"
+MAX_RECEIVES = 5
+# At least 6x the retry function's timeout, as AWS advises for SQS event sources.
+VISIBILITY_TIMEOUT = 180
+
+
+def start_moto(host: str = "127.0.0.1", port: int = 5000):
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server
+
+
+def use_endpoint(url: str) -> None:
+    """Point every boto3 client in this process at the stand-in (boto3 reads AWS_ENDPOINT_URL)."""
+    os.environ["AWS_ENDPOINT_URL"] = url
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def create_resources(prefix: str = "") -> dict[str, str]:
+    """The backup table and the retry queue with its dead-letter queue; returns their env vars."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb")
+    sqs = boto3.client("sqs")
+    table = prefix + BACKUP_TABLE
+    try:
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except dynamodb.exceptions.ResourceInUseException:
+        pass
+    dlq_url = sqs.create_queue(QueueName=prefix + DEAD_LETTER_QUEUE)["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=prefix + RETRY_QUEUE,
+        Attributes={
+            "VisibilityTimeout": str(VISIBILITY_TIMEOUT),
+            "RedrivePolicy": f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{MAX_RECEIVES}"}}',
+        },
+    )["QueueUrl"]
+    return {"BACKUP_TABLE": table, "RETRY_QUEUE_URL": queue_url, "DEAD_LETTER_QUEUE_URL": dlq_url}
