@@ -24,6 +24,8 @@ app.api.cors = CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
                           allow_headers=["Authorization", "Content-Type"], max_age=600)
 
 VERSION = "0.1.0"
+RETRY_QUEUE_NAME = os.environ.get("RETRY_QUEUE_NAME", "choovio-retry")
+PUBLISH_TYPES = ["application/senml+json", "application/json", "text/plain", "application/octet-stream"]
 
 
 def _request():
@@ -329,3 +331,55 @@ def disconnect_one(channel_id, thing_id):
     pair = Connection(channel_id=http.uuid_param(channel_id), thing_id=http.uuid_param(thing_id))
     services().channels.disconnect(_caller(), [pair])
     return _no_content()
+
+
+# -- messages -------------------------------------------------------------------
+
+def _publish(channel_id: str, subtopic: str):
+    req = _request()
+    outcome = services().publisher.publish(
+        req.headers.get("authorization"), http.uuid_param(channel_id), subtopic.replace(".", "/"),
+        req.raw_body or b"", req.headers.get("content-type") or "")
+    return Response(body=outcome.as_dict(), status_code=202)
+
+
+@app.route("/channels/{channel_id}/messages", methods=["POST"], content_types=PUBLISH_TYPES)
+def publish(channel_id):
+    return _publish(channel_id, "")
+
+
+@app.route("/channels/{channel_id}/messages/{subtopic}", methods=["POST"], content_types=PUBLISH_TYPES)
+def publish_subtopic(channel_id, subtopic):
+    return _publish(channel_id, subtopic)
+
+
+@app.route("/channels/{channel_id}/rejections", methods=["GET"])
+def list_rejections(channel_id):
+    q = _query()
+    channel = services().channels.view(_caller(), http.uuid_param(channel_id))
+    offset, limit = http.int_param(q, "offset", 0, 0), http.int_param(q, "limit", 10, 1, 100)
+    total, rows = services().messages.rejections(channel.id, offset, limit)
+    return {"total": total, "offset": offset, "limit": limit,
+            "rejections": [{**r, "received_at": rs.timestamp(r["received_at"])} for r in rows]}
+
+
+# -- event handlers ---------------------------------------------------------------
+
+@app.lambda_function(name="ingest")
+def ingest(event, context):
+    """IoT topic rule -> here. Raises only when the message could not be kept anywhere."""
+    return services().ingestor.ingest(event).as_dict()
+
+
+@app.on_sqs_message(queue=RETRY_QUEUE_NAME, batch_size=10, name="retry")
+def retry(event):
+    from chalicelib.backup.retry_handler import handle_batch
+
+    return handle_batch(event.to_dict(), event.context, services().replayer)
+
+
+@app.lambda_function(name="migrate")
+def migrate(event, context):
+    from chalicelib.store.migrate import migrate as apply
+
+    return {"applied": apply(settings().database_url)}

@@ -1,15 +1,25 @@
-"""Builds the services once per Lambda container (or local process) and keeps them."""
+"""Builds the services once per Lambda container (or local process) and keeps them.
+
+The DynamoDB backup and the retry queue are switched on by BACKUP_TABLE and
+RETRY_QUEUE_URL; without them (unit tests of the core) PostgreSQL stands alone.
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.mail import mail_sender
+from chalicelib.messages.ingest import Directory, Ingestor
+from chalicelib.messages.publish import HttpPublisher
+from chalicelib.backup.replay import Replayer
 from chalicelib.services.channels import ChannelService
 from chalicelib.services.things import ThingService
 from chalicelib.services.users import UserService
 from chalicelib.store.db import Database
+from chalicelib.store.message_writer import PostgresMessageWriter
 from chalicelib.store.postgres import PostgresStore
 
 
@@ -18,19 +28,46 @@ class Services:
     users: UserService
     things: ThingService
     channels: ChannelService
-    store: PostgresStore
+    store: Any
+    ingestor: Ingestor
+    publisher: HttpPublisher
+    replayer: Replayer
+    messages: PostgresMessageWriter
+    backup: Any | None
+    queue: Any | None
 
 
 @lru_cache(maxsize=1)
 def services() -> Services:
     s = settings()
-    store = PostgresStore(Database(s.database_url, s.db_pool_size), s.data_key)
+    db = Database(s.database_url, s.db_pool_size)
+    primary = PostgresStore(db, s.data_key)
+    backup = queue = syncer = None
+    store: Any = primary
+    if os.environ.get("BACKUP_TABLE"):
+        from chalicelib.backup.dynamo import DynamoBackup
+        from chalicelib.backup.mirror import MirroredStore
+        from chalicelib.backup.retry_queue import RetryQueue
+        from chalicelib.backup.sync import EntitySync
+
+        backup = DynamoBackup(os.environ["BACKUP_TABLE"], s.data_key)
+        queue = RetryQueue(os.environ["RETRY_QUEUE_URL"])
+        syncer = EntitySync(primary, backup)
+        store = MirroredStore(primary, syncer, queue)
     things = ThingService(store)
+    writer = PostgresMessageWriter(db)
+    ingestor = Ingestor(Directory(primary, backup), writer, backup, queue)
     return Services(
         users=UserService(store, s, mail_sender(s.mail_sender)),
         things=things,
         channels=ChannelService(store, things),
         store=store,
+        ingestor=ingestor,
+        publisher=HttpPublisher(things, ingestor, backup, s.data_key),
+        replayer=Replayer(ingestor, syncer),
+        messages=writer,
+        backup=backup,
+        queue=queue,
     )
 
 

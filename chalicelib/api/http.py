@@ -13,6 +13,7 @@ from chalicelib.errors import BadRequest, PayloadTooLarge, Unauthenticated, Unsu
 M = TypeVar("M", bound=BaseModel)
 
 MAX_LIMIT = 100
+MAX_OFFSET = 2**63 - 1  # PostgreSQL's OFFSET is a bigint
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
@@ -32,9 +33,38 @@ def json_body(request: Any, max_bytes: int) -> Any:
     if len(raw) > max_bytes:
         raise PayloadTooLarge(f"body is larger than {max_bytes} bytes")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("body is not valid JSON") from None
+    _check_strings(data)
+    return data
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (RFC 8259) and PostgreSQL's jsonb refuses them.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range")
+    return value
+
+
+def _check_strings(data: Any) -> None:
+    """PostgreSQL text and jsonb cannot hold NUL characters: refuse them up front (400, not 500)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise BadRequest("strings must not contain NUL characters")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def parse(model: type[M], request: Any, max_bytes: int) -> M:
@@ -86,21 +116,29 @@ def bool_param(params: dict, name: str, default: bool) -> bool:
     raise BadRequest(f"{name} must be true or false")
 
 
+def _no_nul(params: dict) -> None:
+    for name in params:
+        if "\x00" in name or "\x00" in (params.get(name) or ""):
+            raise BadRequest(f"query parameter {name!r} must not contain NUL characters")
+
+
 def list_query(params: dict | None) -> ListQuery:
     params = params or {}
+    _no_nul(params)
     status = params.get("status") or "enabled"
     if status not in ("enabled", "disabled", "all"):
         raise BadRequest("status must be enabled, disabled or all")
     metadata = None
     if params.get("metadata"):
         try:
-            metadata = json.loads(params["metadata"])
-        except ValueError:
+            metadata = json.loads(params["metadata"], parse_constant=_reject_constant, parse_float=_finite_float)
+        except (ValueError, RecursionError):
             raise BadRequest("metadata must be a JSON object") from None
         if not isinstance(metadata, dict):
             raise BadRequest("metadata must be a JSON object")
+        _check_strings(metadata)
     return ListQuery(
-        offset=_int(params, "offset", 0, 0, None),
+        offset=_int(params, "offset", 0, 0, MAX_OFFSET),
         limit=_int(params, "limit", 10, 1, MAX_LIMIT),
         name=params.get("name") or None,
         identity=params.get("identity") or None,

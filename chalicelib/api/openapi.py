@@ -53,6 +53,9 @@ OPERATIONS: dict[str, tuple[Any, int, str | None, str]] = {
     "disconnect": (rq.Connect, 204, None, "Disconnect things from channels"),
     "connect_one": (None, 201, None, "Connect one thing to one channel"),
     "disconnect_one": (None, 204, None, "Disconnect one thing from one channel"),
+    "publish": (None, 202, None, "Publish a message (Authorization: Thing <key>; SenML or JSON body)"),
+    "publish_subtopic": (None, 202, None, "Publish a message on a subtopic (dots separate levels)"),
+    "list_rejections": (None, 200, None, "Messages refused on this channel, with reasons"),
 }
 
 _ENTITY = {"type": "object", "additionalProperties": True}

@@ -296,9 +296,9 @@ _UNSTORABLE = "holds a NUL character or a lone surrogate, which cannot be stored
 
 
 def _storable(text: str) -> bool:
-    # Valid JSON escapes ("\\u0000", "\\ud800") can produce strings that
-    # are not valid UTF-8 or that Postgres text and jsonb refuse: reject them
-    # here rather than fail at insert time.
+    # Valid JSON escapes such as \u0000 and \ud800 give strings that are not
+    # valid UTF-8 or that Postgres text and jsonb refuse: reject them here
+    # rather than fail at insert time.
     if "\x00" in text:
         return False
     if text.isascii():

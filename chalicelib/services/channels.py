@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.entities import DISABLED, ENABLED, Channel, Connection, ListQuery, Page, User, now
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.services.things import ThingService
 
 
@@ -34,13 +34,13 @@ class ChannelService:
         if not specs:
             raise BadRequest("at least one channel is required")
         channels = [
-            Channel(id=s.id or str(uuid.uuid4()), owner_id=caller.id, name=s.name,
+            Channel(id=(s.id or str(uuid.uuid4())).lower(), owner_id=caller.id, name=s.name,
                     description=s.description, metadata=s.metadata, status=s.status)
             for s in specs
         ]
         for channel in channels:
             if self.store.get_channel(channel.id) is not None:
-                raise BadRequest(f"channel {channel.id} already exists")
+                raise Conflict(f"channel {channel.id} already exists")
         return self.store.save_channels(channels)
 
     def view(self, caller: User, channel_id: str) -> Channel:

@@ -47,6 +47,9 @@ class ThingService:
         keys = [s.secret for s in specs if s.secret]
         if len(set(keys)) != len(keys):
             raise Conflict("two things in the request share a key")
+        ids = [s.id.lower() for s in specs if s.id]
+        if len(set(ids)) != len(ids):
+            raise Conflict("two things in the request share an id")
         things = []
         for spec in specs:
             if spec.secret is not None and len(spec.secret) < thing_keys.MIN_KEY_LENGTH:
@@ -54,7 +57,7 @@ class ThingService:
             if spec.id and self.store.get_thing(spec.id) is not None:
                 raise Conflict(f"thing {spec.id} already exists")
             things.append(Thing(
-                id=spec.id or str(uuid.uuid4()), owner_id=caller.id,
+                id=(spec.id or str(uuid.uuid4())).lower(), owner_id=caller.id,
                 key=spec.secret or thing_keys.generate_key(), name=spec.name,
                 identity=spec.identity, tags=spec.tags, metadata=spec.metadata, status=spec.status,
             ))
@@ -88,6 +91,7 @@ class ThingService:
         """Set the given key, or a fresh random one (key rotation)."""
         if secret is not None and len(secret) < thing_keys.MIN_KEY_LENGTH:
             raise BadRequest(f"thing secret must be at least {thing_keys.MIN_KEY_LENGTH} characters")
+        self._authorize(caller, thing_id, _EDIT)  # someone else's thing: 404 before anything else
         new_key = secret or thing_keys.generate_key()
         holder = self.store.get_thing_by_key(new_key)
         if holder is not None and holder.id != thing_id:

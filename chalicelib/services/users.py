@@ -150,7 +150,7 @@ class UserService:
         return self._admin_change(caller, user_id, status=ENABLED)
 
     def disable(self, caller: User, user_id: str) -> User:
-        if caller.id == user_id:
+        if caller.is_admin and caller.id == user_id:
             raise BadRequest("administrators cannot disable themselves")
         return self._admin_change(caller, user_id, status=DISABLED)
 

@@ -231,6 +231,12 @@ class PostgresStore:
                 "DELETE FROM thing_shares WHERE thing_id = %s AND user_id = ANY(%s)", (thing_id, list(user_ids))
             )
 
+    def thing_shares(self, thing_id: str) -> dict[str, str]:
+        with self.db.transaction() as conn:
+            rows = conn.execute("SELECT user_id, relation FROM thing_shares WHERE thing_id = %s",
+                                (thing_id,)).fetchall()
+        return {str(r["user_id"]): r["relation"] for r in rows}
+
     def existing_user_ids(self, user_ids: Iterable[str]) -> set[str]:
         with self.db.transaction() as conn:
             rows = conn.execute("SELECT id FROM users WHERE id = ANY(%s::uuid[])", (list(user_ids),)).fetchall()
@@ -311,4 +317,3 @@ class PostgresStore:
                 "SELECT 1 FROM connections WHERE channel_id = %s AND thing_id = %s", (channel_id, thing_id)
             ).fetchone()
         return row is not None
-

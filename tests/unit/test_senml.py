@@ -403,6 +403,9 @@ REJECTIONS = [
         "record 3: exactly one of v, vs, vb, vd",
         id="record-index-in-reason",
     ),
+    pytest.param(b'[{"n":"a","vs":"x\\u0000"}]', "vs holds a NUL character", id="vs-nul"),
+    pytest.param(b'[{"n":"a","vd":"\\ud800"}]', "vd holds a NUL character or a lone surrogate", id="vd-surrogate"),
+    pytest.param(b'[{"n":"a","u":"\\udfff","v":1}]', "lone surrogate", id="u-surrogate"),
     pytest.param([{"n": "a", "v": float("nan")}], "v is not a finite number", id="parsed-nan"),
     pytest.param([{"n": "a", "v": 10**400}], "v is not a finite number", id="parsed-huge-int"),
     pytest.param([{1: 2, "n": "a", "v": 1}], "field names must be strings", id="parsed-int-key"),
@@ -445,6 +448,7 @@ JSON_ACCEPTED = [
     pytest.param({"a": 1}, [{"a": 1}], id="parsed-object"),
     pytest.param([{"a": 1}, {}], [{"a": 1}, {}], id="parsed-array"),
     pytest.param(b'[{"n":"a","v":1}]', [{"n": "a", "v": 1}], id="senml-is-json-too"),
+    pytest.param(b'{"emoji":"\\ud83d\\ude00"}', [{"emoji": "\U0001f600"}], id="surrogate-pair"),
 ]
 
 
@@ -471,6 +475,9 @@ JSON_REJECTED = [
     pytest.param({"a": [float("inf")]}, "must be finite", id="parsed-infinity"),
     pytest.param({"a": {1: 2}}, "keys must be strings", id="parsed-int-key"),
     pytest.param({"a": (1, 2)}, "tuple", id="parsed-not-json"),
+    pytest.param(b'{"a":"\\u0000"}', "JSON string holds a NUL", id="nul"),
+    pytest.param(b'[{"a":["\\ud83d"]}]', "lone surrogate", id="surrogate"),
+    pytest.param(b'{"\\ud83d":1}', "JSON object key holds", id="surrogate-key"),
 ]
 
 
@@ -546,13 +553,31 @@ senml_packs = st.lists(senml_records, max_size=6)
 anything = json_values | senml_packs | st.lists(typed_records, min_size=1, max_size=3)
 
 
+def storable(text):
+    text.encode("utf-8")  # raises on a lone surrogate
+    return isinstance(text, str) and "\x00" not in text
+
+
+def strings_in(doc):
+    if isinstance(doc, str):
+        yield doc
+    elif isinstance(doc, dict):
+        for key, value in doc.items():
+            yield key
+            yield from strings_in(value)
+    elif isinstance(doc, list):
+        for value in doc:
+            yield from strings_in(value)
+
+
 def assert_well_formed(result):
     assert isinstance(result, list)
     assert result  # an empty pack is rejected, never returned as []
     for x in result:
         assert isinstance(x, Measurement)
         assert NAME_RE.fullmatch(x.name)
-        assert x.unit is None or isinstance(x.unit, str)
+        for text in (x.unit, x.string_value, x.data_value):
+            assert text is None or storable(text)
         for number in (x.time, x.update_time, x.value, x.sum):
             assert number is None or (type(number) is float and math.isfinite(number))
         assert isinstance(x.time, float)
@@ -581,6 +606,9 @@ def json_outcome(payload):
         return None
     assert isinstance(result, list) and result
     assert all(isinstance(doc, dict) for doc in result)
+    # Whatever is accepted can be written back as strict JSON that Postgres takes.
+    json.dumps(result, allow_nan=False)
+    assert all(storable(text) for text in strings_in(result))
     return result
 
 
@@ -615,10 +643,12 @@ name_parts = st.builds(
     st.sampled_from(NAME_START),
     st.text(alphabet=NAME_START + "-:./_", max_size=6),
 )
+# Text Postgres can store: UTF-8 encodable, no NUL.
+storable_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=5)
 finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12)
 one_value = st.one_of(
     st.fixed_dictionaries({"v": finite}),
-    st.fixed_dictionaries({"vs": st.text(max_size=5)}),
+    st.fixed_dictionaries({"vs": storable_text}),
     st.fixed_dictionaries({"vb": st.booleans()}),
     st.fixed_dictionaries({"vd": st.sampled_from(["", "aGkgCg"])}),
     st.fixed_dictionaries({"s": finite}),

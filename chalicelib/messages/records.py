@@ -1,0 +1,123 @@
+"""From an ingestion event to the rows we store, deterministically.
+
+The same event always yields the same rows with the same ids: that is what makes
+every retry, Lambda redelivery and SQS replay an idempotent insert.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from chalicelib.messages import senml
+from chalicelib.messages.senml import InvalidMessage
+
+SENML_TYPES = ("application/senml+json", "application/senml-json")
+JSON_TYPES = ("application/json",)
+_NAMESPACE = uuid.UUID("6f1c2a52-5e0b-4d7e-9a43-0c5b7f5e2d11")
+_TOPIC = re.compile(
+    r"^/?channels/(?P<channel>[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})/messages(?P<sub>(?:/[^/#+]+)*)/?$"
+)
+_SUBTOPIC_PART = re.compile(r"^[\w\-:.]+$")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One device message, decoded from an ingestion event."""
+
+    channel: str
+    subtopic: str
+    publisher: str  # thing id, as claimed by the client id or proven by the key
+    protocol: str
+    payload: bytes
+    received_at: float  # seconds
+    content_type: str = ""
+    principal: str = ""
+    topic: str = ""
+
+
+@dataclass
+class Rows:
+    senml: list[dict] = field(default_factory=list)
+    json: list[dict] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.senml) + len(self.json)
+
+
+def parse_topic(topic: str) -> tuple[str, str]:
+    """channels/<id>/messages/a/b -> (id, "a.b"), Magistrala's subtopic form."""
+    match = _TOPIC.match(topic or "")
+    if not match:
+        raise InvalidMessage("topic must be channels/<channel id>/messages[/<subtopic>...]")
+    parts = [p for p in match.group("sub").split("/") if p]
+    for part in parts:
+        if not _SUBTOPIC_PART.match(part):
+            raise InvalidMessage(f"invalid subtopic part {part!r}")
+    return match.group("channel").lower(), ".".join(parts)
+
+
+def decode(event: dict) -> Incoming:
+    """Build an Incoming from the topic rule's (or HTTP publish's) event."""
+    if not isinstance(event, dict):
+        raise InvalidMessage("event must be an object")
+    channel, subtopic = parse_topic(str(event.get("topic", "")))
+    try:
+        payload = base64.b64decode(event.get("payload") or "", validate=True)
+    except (ValueError, TypeError):
+        raise InvalidMessage("payload is not valid base64") from None
+    received = event.get("received_at")
+    if not isinstance(received, (int, float)) or isinstance(received, bool):
+        raise InvalidMessage("received_at (epoch milliseconds) is required")
+    publisher = str(event.get("publisher") or event.get("client_id") or "")
+    return Incoming(
+        channel=channel,
+        subtopic=subtopic,
+        publisher=publisher,
+        protocol=str(event.get("protocol") or "mqtt"),
+        payload=payload,
+        received_at=received / 1000.0,
+        content_type=str(event.get("content_type") or "").split(";")[0].strip().lower(),
+        principal=str(event.get("principal") or ""),
+        topic=str(event.get("topic")),
+    )
+
+
+def _is_senml(msg: Incoming) -> bool:
+    if msg.content_type in SENML_TYPES:
+        return True
+    if msg.content_type in JSON_TYPES:
+        return False
+    # MQTT carries no content type: SenML is recognised by its shape.
+    try:
+        return senml.looks_like_senml(json.loads(msg.payload))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+
+
+def build_rows(msg: Incoming) -> Rows:
+    """Normalize the payload; raises InvalidMessage for anything we would not store."""
+    if len(msg.payload) > senml.MAX_PAYLOAD_BYTES:
+        raise InvalidMessage(f"message is larger than {senml.MAX_PAYLOAD_BYTES // 1024} KB")
+    common = {"channel": msg.channel, "subtopic": msg.subtopic, "publisher": msg.publisher,
+              "protocol": msg.protocol}
+    rows = Rows()
+    if _is_senml(msg):
+        for m in senml.normalize_senml(msg.payload, msg.received_at):
+            key = f"{msg.channel}|{msg.subtopic}|{msg.publisher}|{m.name}|{m.time!r}"
+            rows.senml.append({
+                "id": str(uuid.uuid5(_NAMESPACE, key)), **common, "name": m.name, "unit": m.unit,
+                "time": m.time, "update_time": m.update_time, "value": m.value,
+                "string_value": m.string_value, "bool_value": m.bool_value, "data_value": m.data_value,
+                "sum": m.sum,
+            })
+        return rows
+    digest = hashlib.sha256(msg.payload).hexdigest()
+    for i, doc in enumerate(senml.normalize_json(msg.payload)):
+        key = f"{msg.channel}|{msg.subtopic}|{msg.publisher}|{msg.received_at!r}|{digest}|{i}"
+        rows.json.append({"id": str(uuid.uuid5(_NAMESPACE, key)), **common, "created": msg.received_at,
+                          "payload": doc})
+    return rows
