@@ -14,7 +14,6 @@ os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(48))
 os.environ.setdefault("DATA_KEY", secrets.token_urlsafe(48))
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
-TABLES = ("connections", "thing_shares", "channels", "things", "users")
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +41,9 @@ def db(database_url):
     from chalicelib.container import reset
 
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {', '.join(TABLES)} CASCADE")
+        tables = [r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'")]
+        conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
     reset()
     return database_url
 

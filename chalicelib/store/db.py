@@ -7,6 +7,7 @@ check on checkout and replaced.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +21,8 @@ from chalicelib.errors import Unavailable
 _lock = threading.Lock()
 _pools: dict[str, ConnectionPool] = {}
 
-CONNECT_TIMEOUT = 5
+# How long a request waits for a connection before answering 503.
+CONNECT_TIMEOUT = float(os.environ.get("DB_TIMEOUT", "5"))
 
 
 def _pool(url: str, size: int) -> ConnectionPool:
@@ -36,7 +38,7 @@ def _pool(url: str, size: int) -> ConnectionPool:
                     kwargs={
                         "prepare_threshold": None,
                         "row_factory": dict_row,
-                        "connect_timeout": CONNECT_TIMEOUT,
+                        "connect_timeout": max(1, int(CONNECT_TIMEOUT)),
                     },
                     check=ConnectionPool.check_connection,
                     timeout=CONNECT_TIMEOUT,

@@ -79,6 +79,7 @@ ROUTES = [
     Route("POST", "/channels/{channel_id}/enable", 200, target="channel"),
     Route("POST", "/channels/{channel_id}/disable", 200, target="channel"),
     Route("GET", "/channels/{channel_id}/things", 200, target="channel"),
+    Route("GET", "/channels/{channel_id}/rejections", 200, target="channel"),
     # connections
     Route("POST", "/connect", 201, _pair, "pair"),
     Route("POST", "/disconnect", 204, _pair, "pair"),
@@ -91,6 +92,9 @@ PUBLIC = {
     ("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/users"), ("POST", "/users/tokens/issue"),
     ("POST", "/users/tokens/refresh"), ("POST", "/password/reset-request"), ("PUT", "/password/reset"),
 }
+
+# Routes a thing calls with its key (Authorization: Thing <key>): see the publishing tests below.
+THING_KEY = {("POST", "/channels/{channel_id}/messages"), ("POST", "/channels/{channel_id}/messages/{subtopic}")}
 
 PROTECTED = [r for r in ROUTES]
 TARGETED = [r for r in ROUTES if r.target and not r.admin_only]
@@ -141,10 +145,10 @@ def test_matrix_covers_every_route_in_app():
     served = {(m, p) for p, methods in app.routes.items() for m in methods}
     in_table = {(r.method, r.path) for r in ROUTES}
     assert len(in_table) == len(ROUTES), "a route is listed twice"
-    assert not in_table & PUBLIC
-    missing = served - in_table - PUBLIC
+    assert not in_table & PUBLIC and not in_table & THING_KEY
+    missing = served - in_table - PUBLIC - THING_KEY
     assert not missing, f"routes without an authorization row: {sorted(missing)}"
-    stale = (in_table | PUBLIC) - served
+    stale = (in_table | PUBLIC | THING_KEY) - served
     assert not stale, f"rows for routes the app does not serve: {sorted(stale)}"
 
 
@@ -385,15 +389,17 @@ def test_public_routes_answer_without_a_token(api, world):
 def test_self_registration_can_be_switched_off(api, world, monkeypatch):
     from chalicelib.container import reset
 
+    from chalicelib.config import settings
+
     monkeypatch.setenv("SELF_REGISTRATION", "false")
     reset()
+    # Read now: during a request the test client patches in the dev stage's variables (which say "true").
+    assert settings().self_registration is False
     new = {"credentials": {"identity": "dave@example.com", "secret": PASSWORD}}
     assert_error(api.call("POST", "/users", new), 401)
     assert_error(api.call("POST", "/users", new, world.alice.token), 403)
     r = api.call("POST", "/users", new, world.admin.token)
     assert r.status_code == 201 and r.json["credentials"]["identity"] == "dave@example.com"
-    monkeypatch.delenv("SELF_REGISTRATION")
-    reset()
 
 
 # -- sharing: viewer / editor / administrator as chalicelib/services/things.py defines ---------
@@ -512,3 +518,26 @@ def test_disconnect_needs_rights_on_both_ends(api, world):
     assert_error(r, 404)
     r = api.call("GET", f"/channels/{world.channel['id']}/things", token=world.admin.token)
     assert [t["id"] for t in r.json["things"]] == [world.bob_thing["id"]]
+
+
+# -- publishing with a thing key -------------------------------------------------------------------
+
+def test_publish_needs_a_connected_thing_key(api, world):
+    alice_key, bob_key = world.thing["credentials"]["secret"], world.bob_thing["credentials"]["secret"]
+    cid = world.channel["id"]
+    msg = [{"n": "temp", "v": 21.5}]
+    for path in (f"/channels/{cid}/messages", f"/channels/{cid}/messages/room.a"):
+        for headers in ({}, {"Authorization": f"Bearer {world.alice.token}"}, {"Authorization": "Thing not-a-key"}):
+            assert_error(api.call("POST", path, msg, headers=headers), 401)
+        # a valid key of a thing that is not connected: bob's, and alice's own before connecting
+        assert_error(api.call("POST", path, msg, headers={"Authorization": f"Thing {bob_key}"}), 403)
+        assert_error(api.call("POST", path, msg, headers={"Authorization": f"Thing {alice_key}"}), 403)
+    api.call("POST", "/connect", {"thing_id": world.thing["id"], "channel_id": cid}, world.alice.token)
+    for path in (f"/channels/{cid}/messages", f"/channels/{cid}/messages/room.a"):
+        r = api.call("POST", path, msg, headers={"Authorization": f"Thing {alice_key}"})
+        assert r.status_code == 202, r.json
+        assert_error(api.call("POST", path, msg, headers={"Authorization": f"Thing {bob_key}"}), 403)
+    # a disabled thing's key stops working
+    api.call("POST", f"/things/{world.thing['id']}/disable", token=world.alice.token)
+    assert_error(api.call("POST", f"/channels/{cid}/messages", msg, headers={"Authorization": f"Thing {alice_key}"}),
+                 401)
