@@ -53,13 +53,18 @@ def _finite_float(text: str) -> float:
 
 
 def _check_strings(data: Any) -> None:
-    """PostgreSQL text and jsonb cannot hold NUL characters: refuse them up front (400, not 500)."""
+    """PostgreSQL text and jsonb hold neither NUL nor lone surrogates (\\ud800): refuse them (400, not 500)."""
     stack = [data]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
                 raise BadRequest("strings must not contain NUL characters")
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise BadRequest("strings must be valid Unicode (no lone surrogates)") from None
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())

@@ -2,41 +2,45 @@
 // support link. Colors become CSS custom properties on <html>, so every rule of the theme follows.
 import { safeUrl } from './dom.js';
 
+// The preset itself (Choovio's colors) lives in css/theme.css; a branding file overrides what it sets.
 export const DEFAULT_BRANDING = Object.freeze({
   product_name: 'Choovio IoT',
   logo: 'img/logo.svg',
   favicon: 'img/favicon.svg',
-  colors: { primary: '#2C5282', secondary: '#ED8936', accent: '#805AD5' },
   support: { label: 'Support', url: '' },
 });
 
 const HEX = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i;
+const BRAND_COLORS = ['primary', 'secondary', 'accent'];
+// Relative luminance of the two text colors of theme.css: --on-dark (white) and --on-light (#1a202c).
+const ON_DARK_LUMINANCE = 1;
+const ON_LIGHT_LUMINANCE = 0.0137;
 
-function rgb(hex) {
-  let s = hex.slice(1);
-  if (s.length === 3) s = s.split('').map((c) => c + c).join('');
-  return [0, 2, 4].map((i) => parseInt(s.slice(i, i + 2), 16) / 255);
+function channel(c) {
+  return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
 }
 
-function luminance(hex) {
-  const [r, g, b] = rgb(hex).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+export function luminance(hex) {
+  let s = hex.slice(1);
+  if (s.length === 3) s = s.split('').map((c) => c + c).join('');
+  const [r, g, b] = [0, 2, 4].map((i) => channel(parseInt(s.slice(i, i + 2), 16) / 255));
   return 0.2126 * r + 0.7152 * g + 0.0722 * b;
 }
 
-export function contrast(a, b) {
-  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
-  return (x + 0.05) / (y + 0.05);
+function ratio(a, b) {
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
 }
 
-/** White or near-black, whichever reads better on `hex` (WCAG contrast ratio). */
+/** The theme's text color (as a CSS variable) that reads better on `hex` (WCAG contrast ratio). */
 export function readableOn(hex) {
-  return contrast(hex, '#ffffff') >= contrast(hex, '#1a202c') ? '#ffffff' : '#1a202c';
+  const l = luminance(hex);
+  return ratio(l, ON_DARK_LUMINANCE) >= ratio(l, ON_LIGHT_LUMINANCE) ? 'var(--on-dark)' : 'var(--on-light)';
 }
 
 export function normalize(raw) {
   const b = raw && typeof raw === 'object' ? raw : {};
-  const colors = { ...DEFAULT_BRANDING.colors };
-  for (const key of Object.keys(colors)) {
+  const colors = {};
+  for (const key of BRAND_COLORS) {
     const value = b.colors && b.colors[key];
     if (typeof value === 'string' && HEX.test(value.trim())) colors[key] = value.trim();
   }
@@ -57,6 +61,10 @@ export function normalize(raw) {
 export function applyBranding(raw) {
   const brand = normalize(raw);
   const root = document.documentElement;
+  for (const key of BRAND_COLORS) {
+    root.style.removeProperty(`--brand-${key}`);
+    root.style.removeProperty(`--brand-on-${key}`);
+  }
   for (const [key, value] of Object.entries(brand.colors)) {
     root.style.setProperty(`--brand-${key}`, value);
     root.style.setProperty(`--brand-on-${key}`, readableOn(value));

@@ -200,11 +200,13 @@ export async function pool(items, limit, task, onDone) {
     while (next < items.length) {
       const i = next;
       next += 1;
+      let result;
       try {
-        onDone(i, { ok: true, value: await task(items[i], i) });
+        result = { ok: true, value: await task(items[i], i) };
       } catch (err) {
-        onDone(i, { ok: false, error: err });
+        result = { ok: false, error: err };
       }
+      if (onDone) onDone(i, result);
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

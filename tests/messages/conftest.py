@@ -31,6 +31,7 @@ def platform(db, pg_proxy, monkeypatch):
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("DATABASE_URL", f"postgresql://postgres@127.0.0.1:{pg_proxy.port}/postgres")
         monkeypatch.setattr(dbmod, "CONNECT_TIMEOUT", 1.0)
+        monkeypatch.setattr(dbmod, "FAIL_FAST_SECONDS", 0.3)
         reset()
         yield services()
         for pool in list(dbmod._pools.values()):

@@ -1,0 +1,1 @@
+"""Chalice blueprints, one module per area; app.py registers them."""

@@ -1,0 +1,154 @@
+// One channel: edit, enable/disable, delete, connect and disconnect many things at once.
+import * as api from '../api.js';
+import { listAll, messagesPath } from '../data.js';
+import { h, replace } from '../dom.js';
+import {
+  alertBox, busy, button, errorText, field, formatTime, input, pageHead, parseJsonObject, statusBadge, toast,
+} from '../ui.js';
+import { deleteChannel } from './channels.js';
+
+export async function render(ctx) {
+  const [id] = ctx.params;
+  let channel;
+  try {
+    channel = await api.get(`/channels/${id}`);
+  } catch (err) {
+    if (err.status === 404 || err.status === 403) {
+      replace(ctx.main, pageHead('Channel not found'), alertBox('This channel does not exist or is not yours.', 'info'),
+        h('p', {}, h('a', { href: '#/channels', text: 'Back to channels' })));
+      return;
+    }
+    throw err;
+  }
+  if (!ctx.current()) return;
+  const rerender = () => render(ctx);
+  const connectedBox = h('div', {}, h('p', { class: 'loading', text: 'Loading…' }));
+  const availableBox = h('div', {}, h('p', { class: 'loading', text: 'Loading…' }));
+  const apiBase = (ctx.config?.api_url || window.location.origin).replace(/\/+$/, '');
+
+  const toggle = button(channel.status === 'enabled' ? 'Disable' : 'Enable', (e) => busy(e.currentTarget, async () => {
+    await api.post(`/channels/${channel.id}/${channel.status === 'enabled' ? 'disable' : 'enable'}`);
+    toast(channel.status === 'enabled' ? 'Channel disabled' : 'Channel enabled');
+    await rerender();
+  }));
+  const remove = button('Delete', (e) => busy(e.currentTarget, async () => {
+    if (await deleteChannel(channel)) ctx.navigate('/channels');
+  }), 'btn-danger');
+
+  replace(ctx.main,
+    h('p', {}, h('a', { href: '#/channels', text: '← All channels' })),
+    pageHead(channel.name || '(no name)',
+      h('a', { class: 'btn', href: `#/messages?channel=${channel.id}`, text: 'Open messages' }), toggle, remove),
+    h('div', { class: 'grid' },
+      h('section', { class: 'card', 'aria-labelledby': 'channel-info' },
+        h('h2', { id: 'channel-info', text: 'Details' }),
+        h('dl', { class: 'kv' },
+          h('dt', { text: 'ID' }), h('dd', { class: 'mono', text: channel.id }),
+          h('dt', { text: 'Status' }), h('dd', {}, statusBadge(channel.status)),
+          h('dt', { text: 'Publish (HTTP)' }), h('dd', { class: 'mono', text: `POST ${apiBase}${messagesPath(channel.id)}` }),
+          h('dt', { text: 'MQTT topic' }), h('dd', { class: 'mono', text: `channels/${channel.id}/messages` }),
+          h('dt', { text: 'Created' }), h('dd', { text: formatTime(channel.created_at) })),
+        editForm(channel, rerender)),
+      h('section', { class: 'card', 'aria-labelledby': 'channel-connected' },
+        h('h2', { id: 'channel-connected', text: 'Connected things' }), connectedBox)),
+    h('section', { class: 'card', 'aria-labelledby': 'channel-available' },
+      h('h2', { id: 'channel-available', text: 'Connect things' }), availableBox));
+
+  const [connected, available] = await Promise.all([
+    listAll(`/channels/${channel.id}/things`, 'things', { status: 'all' }, 1000),
+    listAll(`/channels/${channel.id}/things`, 'things', { status: 'all', connected: false }, 1000),
+  ]);
+  if (!ctx.current()) return;
+  replace(connectedBox, checklist(connected.items, 'connected', 'No things connected yet.', 'Disconnect selected', 'btn-danger',
+    async (ids) => {
+      await api.post('/disconnect', { channel_ids: [channel.id], thing_ids: ids });
+      toast(`Disconnected ${ids.length} thing(s)`);
+      await rerender();
+    }));
+  replace(availableBox, checklist(available.items, 'available', 'Every thing you own is already connected.', 'Connect selected',
+    'btn-primary', async (ids) => {
+      // The API takes up to 100 ids per call.
+      for (let i = 0; i < ids.length; i += 100) {
+        await api.post('/connect', { channel_ids: [channel.id], thing_ids: ids.slice(i, i + 100) });
+      }
+      toast(`Connected ${ids.length} thing(s)`);
+      await rerender();
+    }, true));
+}
+
+function checklist(things, name, emptyText, actionLabel, actionClass, action, withSearch = false) {
+  if (!things.length) return h('p', { class: 'muted', text: emptyText });
+  const boxes = [];
+  const items = things.map((t) => {
+    const box = h('input', { type: 'checkbox', name, value: t.id });
+    boxes.push(box);
+    return h('li', { dataset: { name: (t.name || '').toLowerCase() } },
+      h('label', {}, box, h('span', { text: t.name || '(no name)' }), ' ', h('span', { class: 'muted mono', text: t.id.slice(0, 8) }),
+        t.status !== 'enabled' ? statusBadge(t.status) : null));
+  });
+  const list = h('ul', { class: 'checklist', 'aria-label': `${name} things` }, items);
+  const count = h('span', { class: 'muted', 'aria-live': 'polite', text: '0 selected' });
+  const go = h('button', { type: 'submit', class: ['btn', actionClass], text: actionLabel, disabled: true });
+  const update = () => {
+    const n = boxes.filter((b) => b.checked).length;
+    count.textContent = `${n} selected`;
+    go.disabled = n === 0;
+  };
+  list.addEventListener('change', update);
+  const all = button('Select all shown', () => {
+    for (const li of items) if (!li.hidden) li.querySelector('input').checked = true;
+    update();
+  }, 'btn-small');
+  const none = button('Select none', () => {
+    for (const b of boxes) b.checked = false;
+    update();
+  }, 'btn-small');
+  let search = null;
+  if (withSearch) {
+    search = input(`${name}-search`, { type: 'search', placeholder: 'Filter by name' });
+    search.addEventListener('input', () => {
+      const q = search.value.trim().toLowerCase();
+      for (const li of items) li.hidden = Boolean(q) && !li.dataset.name.includes(q);
+    });
+  }
+  const form = h('form', { class: 'form form-wide' },
+    search ? field('Filter things', search) : null,
+    h('div', { class: 'row-actions' }, all, none, count), list, h('div', {}, go));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const ids = boxes.filter((b) => b.checked).map((b) => b.value);
+    if (ids.length) busy(go, () => action(ids));
+  });
+  return form;
+}
+
+function editForm(channel, done) {
+  const name = input('name', { value: channel.name || '' });
+  const description = input('description', { value: channel.description || '' });
+  const metadata = h('textarea', { name: 'metadata', rows: 4 });
+  metadata.value = JSON.stringify(channel.metadata || {}, null, 2);
+  const status = h('div', { 'aria-live': 'polite' });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Save changes' });
+  const form = h('form', { class: 'form', 'aria-label': 'Edit channel' }, h('h3', { text: 'Edit' }), status,
+    field('Name', name), field('Description', description), field('Metadata (JSON object)', metadata), save);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    let meta;
+    try {
+      meta = parseJsonObject(metadata.value);
+    } catch (err) {
+      replace(status, alertBox(err.message));
+      return;
+    }
+    save.disabled = true;
+    try {
+      await api.put(`/channels/${channel.id}`, { name: name.value.trim(), description: description.value, metadata: meta });
+      toast('Saved');
+      await done();
+    } catch (err) {
+      replace(status, alertBox(errorText(err)));
+      save.disabled = false;
+    }
+  });
+  return form;
+}

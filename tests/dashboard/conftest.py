@@ -1,0 +1,244 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright, against a real local stack.
+
+The stack is built from the repo's own pieces: the migrated PostgreSQL of tests/conftest.py, the Chalice
+app served by devstack.api_server, and dashboard_static/ served by devstack.dashboard_server with a
+config.json that points at that API. Screenshots go to test-artifacts/dashboard/ (git-ignored).
+"""
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+CHROMIUM = "/usr/bin/chromium"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+PASSWORD = "a-long-password"
+READERS_ROUTE = "/channels/{channel_id}/messages"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Stack:
+    api_url: str
+    dashboard_url: str
+    servers: list = field(default_factory=list)
+
+
+class Mailbox(logging.Handler):
+    """Collects what the log mail sender 'sends' (password-reset links)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.mails: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.mails.append(record.getMessage())
+
+
+@pytest.fixture(scope="session")
+def mailbox():
+    box = Mailbox()
+    logger = logging.getLogger("platform.mail")
+    logger.addHandler(box)
+    yield box
+    logger.removeHandler(box)
+
+
+@pytest.fixture(scope="session")
+def stack(database_url, mailbox):
+    from app import app
+    from chalicelib.container import reset
+    from devstack.api_server import serve
+    from devstack.dashboard_server import serve_dashboard
+
+    reset()
+    api_port = free_port()
+    api = serve(app, "127.0.0.1", api_port)
+    api_url = f"http://127.0.0.1:{api_port}"
+    dash = serve_dashboard("127.0.0.1", 0, api_url)
+    yield Stack(api_url=api_url, dashboard_url=dash.url, servers=[api, dash])
+    dash.shutdown()
+    api.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/install-browser.sh` (Debian's chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+class Api:
+    """Direct HTTP calls for setting up data quickly (the UI is exercised by the tests themselves)."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def call(self, method: str, path: str, token: str | None = None, **kw) -> requests.Response:
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = token if " " in token else f"Bearer {token}"
+        return requests.request(method, self.base + path, headers=headers, timeout=10, **kw)
+
+    def signup(self, email: str, password: str = PASSWORD, name: str | None = None) -> dict:
+        r = self.call("POST", "/users", json={"name": name or email.split("@")[0],
+                                              "credentials": {"identity": email, "secret": password}})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def login(self, email: str, password: str = PASSWORD) -> str:
+        r = self.call("POST", "/users/tokens/issue", json={"identity": email, "secret": password})
+        assert r.status_code == 201, r.text
+        return r.json()["access_token"]
+
+    def thing(self, token: str, name: str, **fields) -> dict:
+        r = self.call("POST", "/things", token, json={"name": name, **fields})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def channel(self, token: str, name: str, **fields) -> dict:
+        r = self.call("POST", "/channels", token, json={"name": name, **fields})
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def connect(self, token: str, channel_id: str, thing_ids: list[str]) -> None:
+        r = self.call("POST", "/connect", token, json={"channel_ids": [channel_id], "thing_ids": thing_ids})
+        assert r.status_code == 201, r.text
+
+    def publish(self, key: str, channel_id: str, records: list[dict], subtopic: str = "") -> requests.Response:
+        path = f"/channels/{channel_id}/messages" + (f"/{subtopic}" if subtopic else "")
+        return self.call("POST", path, f"Thing {key}", data=__import__("json").dumps(records),
+                         headers={"Content-Type": "application/senml+json"})
+
+
+@pytest.fixture
+def api(stack) -> Api:
+    return Api(stack.api_url)
+
+
+class Ui:
+    """A browser page on the dashboard plus what it reported: dialogs, console errors, CSP violations."""
+
+    def __init__(self, page, stack: Stack) -> None:
+        self.page = page
+        self.stack = stack
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        page.on("dialog", self._on_dialog)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("console", self._on_console)
+
+    def _on_dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def _on_console(self, msg) -> None:
+        text = msg.text
+        if msg.type == "error" and ("Content Security Policy" in text or "Content-Security-Policy" in text):
+            self.errors.append(f"csp: {text}")
+        elif msg.type == "error" and "Failed to load resource" not in text:
+            self.errors.append(f"console: {text}")
+
+    def open(self, hash_path: str = "#/", base: str | None = None) -> None:
+        self.page.goto(f"{base or self.stack.dashboard_url}/{hash_path}")
+        self.page.wait_for_selector("html[data-ready='true']")
+
+    def heading(self, text: str) -> None:
+        self.page.get_by_role("heading", level=1, name=text).wait_for()
+
+    def login(self, email: str, password: str = PASSWORD) -> None:
+        self.open("#/login")
+        self.page.get_by_label("Email").fill(email)
+        self.page.get_by_label("Password").fill(password)
+        self.page.get_by_role("button", name="Log in").click()
+        self.heading("Overview")
+        self.wait_idle()
+
+    def wait_idle(self) -> None:
+        self.page.wait_for_load_state("networkidle")
+
+    def shot(self, name: str, full_page: bool = True) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        return path
+
+
+@pytest.fixture
+def ui(browser, stack):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    helper = Ui(page, stack)
+    yield helper
+    context.close()
+    assert not helper.errors, helper.errors
+
+
+@pytest.fixture
+def phone(browser, stack):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    helper = Ui(page, stack)
+    yield helper
+    context.close()
+    assert not helper.errors, helper.errors
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+@pytest.fixture
+def user(api):
+    """A fresh user signed up through the API: (email, profile)."""
+    email = unique_email()
+    return email, api.signup(email)
+
+
+def readers_available() -> bool:
+    """GET /channels/{id}/messages is served by the app, or its blueprint can be mounted for the tests."""
+    from app import app
+
+    if "GET" in app.routes.get(READERS_ROUTE, {}):
+        return True
+    try:
+        import chalicelib.routes.readers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def readers_route():
+    """Serve the messages reader while app.py does not register it yet (as tests/readers does);
+    removed afterwards so other suites see the app exactly as app.py builds it."""
+    from app import app
+
+    added = "GET" not in app.routes.get(READERS_ROUTE, {})
+    if added:
+        from chalicelib.routes.readers import bp
+
+        app.register_blueprint(bp)
+    yield
+    if added:
+        del app.routes[READERS_ROUTE]["GET"]
