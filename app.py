@@ -363,6 +363,26 @@ def list_rejections(channel_id):
             "rejections": [{**r, "received_at": rs.timestamp(r["received_at"])} for r in rows]}
 
 
+# -- backup administration ------------------------------------------------------
+
+@app.route("/admin/backup/health", methods=["GET"])
+def backup_health():
+    return services().backup_admin.health(_caller())
+
+
+@app.route("/admin/backup/redrive", methods=["POST"])
+def backup_redrive():
+    return services().backup_admin.redrive(_caller())
+
+
+@app.route("/admin/backup/verify", methods=["POST"])
+def backup_verify():
+    q = _query()
+    since = http.float_param(q, "from", 0.0)
+    until = http.float_param(q, "to", 1e13)
+    return services().backup_admin.verify(_caller(), since, until, http.bool_param(q, "repair", False))
+
+
 # -- event handlers ---------------------------------------------------------------
 
 @app.lambda_function(name="ingest")

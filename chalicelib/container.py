@@ -15,12 +15,14 @@ from chalicelib.mail import mail_sender
 from chalicelib.messages.ingest import Directory, Ingestor
 from chalicelib.messages.publish import HttpPublisher
 from chalicelib.backup.replay import Replayer
+from chalicelib.services.backup_admin import BackupAdmin
 from chalicelib.services.channels import ChannelService
 from chalicelib.services.things import ThingService
 from chalicelib.services.users import UserService
 from chalicelib.store.db import Database
 from chalicelib.store.message_writer import PostgresMessageWriter
 from chalicelib.store.postgres import PostgresStore
+from chalicelib.store.verifications import VerificationLog
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Services:
     messages: PostgresMessageWriter
     backup: Any | None
     queue: Any | None
+    backup_admin: BackupAdmin
 
 
 @lru_cache(maxsize=1)
@@ -42,8 +45,9 @@ def services() -> Services:
     s = settings()
     db = Database(s.database_url, s.db_pool_size)
     primary = PostgresStore(db, s.data_key)
-    backup = queue = syncer = None
+    backup = queue = syncer = verifier = dead_letters = None
     store: Any = primary
+    writer = PostgresMessageWriter(db)
     if os.environ.get("BACKUP_TABLE"):
         from chalicelib.backup.dynamo import DynamoBackup
         from chalicelib.backup.mirror import MirroredStore
@@ -54,8 +58,13 @@ def services() -> Services:
         queue = RetryQueue(os.environ["RETRY_QUEUE_URL"])
         syncer = EntitySync(primary, backup)
         store = MirroredStore(primary, syncer, queue)
+        from chalicelib.backup.dead_letters import DeadLetters
+        from chalicelib.backup.verify import BackupVerifier
+
+        verifier = BackupVerifier(db, primary, backup, writer)
+        if os.environ.get("DEAD_LETTER_QUEUE_URL"):
+            dead_letters = DeadLetters(os.environ["DEAD_LETTER_QUEUE_URL"], os.environ["RETRY_QUEUE_URL"])
     things = ThingService(store)
-    writer = PostgresMessageWriter(db)
     ingestor = Ingestor(Directory(primary, backup), writer, backup, queue)
     return Services(
         users=UserService(store, s, mail_sender(s.mail_sender)),
@@ -68,6 +77,7 @@ def services() -> Services:
         messages=writer,
         backup=backup,
         queue=queue,
+        backup_admin=BackupAdmin(verifier, dead_letters, VerificationLog(db)),
     )
 
 

@@ -209,7 +209,8 @@ def translate(sam: dict, region: str) -> dict:
 
 def cfn_lint(*paths: Path) -> list[str]:
     """cfn-lint's findings (errors and warnings); empty means clean."""
-    cmd = [sys.executable, "-m", "cfnlint", "--format", "parseable", "--", *map(str, paths)]
+    script = Path(sys.executable).parent / "cfn-lint"
+    cmd = [str(script) if script.exists() else "cfn-lint", "--format", "parseable", "--", *map(str, paths)]
     result = subprocess.run(cmd, capture_output=True, text=True)
     findings = [line for line in result.stdout.splitlines() if line.strip()]
     if result.returncode and not findings:

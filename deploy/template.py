@@ -464,8 +464,8 @@ def dashboard(stage: Stage) -> dict:
                 "BlockPublicAcls": True, "IgnorePublicAcls": True,
                 "BlockPublicPolicy": _if("UseWebsite", False, True),
                 "RestrictPublicBuckets": _if("UseWebsite", False, True)},
-            "WebsiteConfiguration": _if("UseWebsite", {"IndexDocument": "index.html",
-                                                       "ErrorDocument": "index.html"}, NO_VALUE)}},
+            # The dashboard routes with the URL hash: no error-page rewriting, a missing file is a 404.
+            "WebsiteConfiguration": _if("UseWebsite", {"IndexDocument": "index.html"}, NO_VALUE)}},
         "DashboardBucketPolicy": {"Type": "AWS::S3::BucketPolicy", "Properties": {
             "Bucket": _ref("DashboardBucket"),
             "PolicyDocument": _doc([
@@ -508,11 +508,6 @@ def dashboard(stage: Stage) -> dict:
                     "TargetOriginId": "dashboard", "ViewerProtocolPolicy": "redirect-to-https",
                     "AllowedMethods": ["GET", "HEAD"], "CachedMethods": ["GET", "HEAD"], "Compress": True,
                     "CachePolicyId": CACHING_OPTIMIZED, "ResponseHeadersPolicyId": _ref("DashboardHeaders")},
-                "CustomErrorResponses": [
-                    {"ErrorCode": 403, "ResponseCode": 200, "ResponsePagePath": "/index.html",
-                     "ErrorCachingMinTTL": 10},
-                    {"ErrorCode": 404, "ResponseCode": 200, "ResponsePagePath": "/index.html",
-                     "ErrorCachingMinTTL": 10}],
                 "ViewerCertificate": {"CloudFrontDefaultCertificate": True}}}},
     }
 

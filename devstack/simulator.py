@@ -36,6 +36,16 @@ DEFAULT_CA = Path(os.environ.get("LOCAL_STATE_DIR", Path(__file__).resolve().par
 AUTHORIZER = os.environ.get("IOT_AUTHORIZER_NAME", "choovio-things")
 
 
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    f, t = topic_filter.split("/"), topic.split("/")
+    for i, level in enumerate(f):
+        if level == "#":
+            return True
+        if i >= len(t) or level not in ("+", t[i]):
+            return False
+    return len(f) == len(t)
+
+
 def _read(value: str | bytes | Path) -> bytes:
     if isinstance(value, bytes):
         return value
@@ -54,6 +64,7 @@ class Device:
     client_id: str | None = None
     connection: Any = None
     interrupted: threading.Event = field(default_factory=threading.Event)
+    handlers: list = field(default_factory=list)
 
     def connect(self, endpoint: str, port: int, ca: str | bytes | Path | None, *, authorizer: str = AUTHORIZER,
                 clean_session: bool = True, timeout: float = 10.0, keep_alive_secs: int = 30) -> Device:
@@ -62,6 +73,7 @@ class Device:
                                      authorizer=authorizer, clean_session=clean_session,
                                      keep_alive_secs=keep_alive_secs,
                                      on_interrupted=lambda *_a, **_k: self.interrupted.set())
+        self.connection.on_message(self._dispatch)  # only allowed before connecting
         self.connection.connect().result(timeout)
         return self
 
@@ -73,19 +85,28 @@ class Device:
 
     def subscribe(self, topic_filter: str, on_message: Callable[[str, bytes], None], qos: int = 1,
                   timeout: float = 10.0) -> int | None:
-        """Returns the granted QoS, or None when the broker refused the subscription."""
+        """Returns the granted QoS, or None when the broker refused the subscription.
+
+        Messages are dispatched here with MQTT's matching rules ("a/#" also matches "a"); the
+        SDK's own per-subscription dispatch skips that parent level.
+        """
         from awscrt import mqtt
 
-        def callback(topic, payload, **_kwargs):
-            on_message(topic, payload)
-
-        future, _ = self.connection.subscribe(topic_filter, mqtt.QoS(qos), callback)
+        future, _ = self.connection.subscribe(topic_filter, mqtt.QoS(qos))
         try:
             result = future.result(timeout)
         except mqtt.SubscribeError:  # SUBACK 0x80
             return None
         granted = result.get("qos")  # None when the SUBACK says 0x80 (refused)
-        return None if granted is None or int(granted) >= 0x80 else int(granted)
+        if granted is None or int(granted) >= 0x80:
+            return None
+        self.handlers.append((topic_filter, on_message))
+        return int(granted)
+
+    def _dispatch(self, topic: str, payload: bytes, **_kwargs: Any) -> None:
+        for topic_filter, fn in list(self.handlers):
+            if topic_matches(topic_filter, topic):
+                fn(topic, payload)
 
     def disconnect(self, timeout: float = 10.0) -> None:
         if self.connection is not None:

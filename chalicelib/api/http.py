@@ -110,6 +110,19 @@ def int_param(params: dict, name: str, default: int, low: int, high: int | None 
     return _int(params, name, default, low, high)
 
 
+def float_param(params: dict, name: str, default: float) -> float:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a number") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise BadRequest(f"{name} must be a finite number")
+    return value
+
+
 def bool_param(params: dict, name: str, default: bool) -> bool:
     raw = params.get(name)
     if raw is None or raw == "":

@@ -56,6 +56,9 @@ OPERATIONS: dict[str, tuple[Any, int, str | None, str]] = {
     "publish": (None, 202, None, "Publish a message (Authorization: Thing <key>; SenML or JSON body)"),
     "publish_subtopic": (None, 202, None, "Publish a message on a subtopic (dots separate levels)"),
     "list_rejections": (None, 200, None, "Messages refused on this channel, with reasons"),
+    "backup_health": (None, 200, None, "Retry-queue depth, dead letters, last verification (admin)"),
+    "backup_redrive": (None, 200, None, "Move dead letters back to the retry queue (admin)"),
+    "backup_verify": (None, 200, None, "Compare PostgreSQL with the backup; repair=true fixes drift (admin)"),
 }
 
 _ENTITY = {"type": "object", "additionalProperties": True}

@@ -14,7 +14,7 @@ The layout holds everything needed to rebuild PostgreSQL from the table alone:
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +22,12 @@ from chalicelib.entities import Channel, Thing, User
 from chalicelib.security import thing_keys
 
 
-def _ts(value: datetime) -> str:
-    return value.isoformat()
+def version(value: datetime) -> str:
+    """Timestamps as the backup stores them: UTC ISO 8601, comparable as strings."""
+    return value.astimezone(timezone.utc).isoformat()
+
+
+_ts = version
 
 
 def user_item(u: User) -> dict[str, Any]:

