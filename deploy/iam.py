@@ -39,7 +39,8 @@ CODE_PATHS: dict[str, dict[str, set[str]]] = {
     # The backup mirror: API writes (entities), ingestion (directory fallback + message rows),
     # replays (entity sync + message rows). The authorizer and migrate never touch it.
     "chalicelib/backup/dynamo.py": {
-        "api_handler": DDB_READ | DDB_WRITE,
+        # + Scan: the admin verify/repair route (backup/verify.py) walks the whole table.
+        "api_handler": DDB_READ | DDB_WRITE | {"dynamodb:Scan"},
         "ingest": {"dynamodb:GetItem", "dynamodb:BatchWriteItem"},
         "retry": DDB_READ | DDB_WRITE,
     },
@@ -47,6 +48,9 @@ CODE_PATHS: dict[str, dict[str, set[str]]] = {
     "chalicelib/backup/dynamo_reader.py": {"api_handler": set(DDB_READ)},
     # What one store missed goes on the retry queue (SendMessageBatch is authorised as SendMessage).
     "chalicelib/backup/retry_queue.py": {fn: {"sqs:SendMessage"} for fn in ("api_handler", "ingest", "retry")},
+    # Backup health for administrators: queue depths, peek at and redrive dead letters.
+    "chalicelib/backup/dead_letters.py": {"api_handler": {
+        "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"}},
     # HTTP publish forwards to MQTT subscribers.
     "chalicelib/messages/forward.py": {"api_handler": {"iot:Publish"}},
     # Device certificates and per-thing IoT policies (API routes).
@@ -56,11 +60,7 @@ CODE_PATHS: dict[str, dict[str, set[str]]] = {
 }
 
 # Operations present in chalicelib/ that no Lambda function runs, and why.
-OUTSIDE_LAMBDA: dict[str, dict[str, str]] = {
-    "chalicelib/backup/dynamo.py": {
-        "dynamodb:Scan": "DynamoBackup.scan serves the verify/repair commands, which run on an operator's machine",
-    },
-}
+OUTSIDE_LAMBDA: dict[str, dict[str, str]] = {}
 
 _LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 _VPC = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",

@@ -71,3 +71,13 @@ class CertificateRepository:
         with self.db.transaction() as conn:
             conn.execute("UPDATE thing_certificates SET status = %s, revoked_at = %s WHERE id = %s AND status = %s",
                          (REVOKED, now(), cert_id, ACTIVE))
+
+    def things_on_channels(self, channel_ids: list[str]) -> list[str]:
+        """Things with an active certificate connected to any of these channels (their policies name them)."""
+        if not channel_ids:
+            return []
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT k.thing_id FROM connections k JOIN thing_certificates c ON c.thing_id = k.thing_id"
+                " AND c.status = %s WHERE k.channel_id = ANY(%s::uuid[])", (ACTIVE, list(channel_ids))).fetchall()
+        return [str(r["thing_id"]) for r in rows]

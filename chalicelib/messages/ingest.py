@@ -55,11 +55,7 @@ class Directory:
         if not _UUID.match(thing_id):
             raise Rejected("the publisher (MQTT client id) must be a thing id", 401)
         try:
-            thing = self.store.get_thing(thing_id)
-            thing_ok = thing is not None and thing.status == ENABLED
-            channel = self.store.get_channel(channel_id) if thing_ok else None
-            channel_ok = channel is not None and channel.status == ENABLED
-            connected = channel_ok and self.store.is_connected(channel_id, thing_id)
+            thing_ok, channel_ok, connected = self.store.publish_check(channel_id, thing_id)
         except Unavailable:
             if self.backup is None:
                 raise

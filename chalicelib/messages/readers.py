@@ -430,6 +430,8 @@ class ReaderService:
                 self.authorize(creds, channel_id)
                 return self.messages.read(channel_id, query)
             except Unavailable:
+                if self.backup is None:
+                    raise
                 self._postgres_failed()
         return self._read_backup(creds, channel_id, query)
 
@@ -451,6 +453,8 @@ class ReaderService:
                 first = next(chunks, [])  # opens the transaction: an unreachable database shows here
                 export.chunks = _prepend(first, chunks)
             except Unavailable:
+                if self.backup is None:
+                    raise
                 self._postgres_failed()
                 export = self._export_backup(creds, channel_id, replace(query, limit=wanted))
         else:
@@ -464,8 +468,6 @@ class ReaderService:
         return self.backup is None or self.clock() >= self._pg_down_until
 
     def _postgres_failed(self) -> None:
-        if self.backup is None:
-            raise Unavailable("database unavailable, try again shortly")
         self._pg_down_until = self.clock() + self.retry_after
 
     def _authorize_degraded(self, creds: ReadCredentials, channel_id: str) -> None:

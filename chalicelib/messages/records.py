@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from chalicelib.messages.senml import InvalidMessage
 SENML_TYPES = ("application/senml+json", "application/senml-json")
 JSON_TYPES = ("application/json",)
 _NAMESPACE = uuid.UUID("6f1c2a52-5e0b-4d7e-9a43-0c5b7f5e2d11")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 _TOPIC = re.compile(
     r"^/?channels/(?P<channel>[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})/messages(?P<sub>(?:/[^/#+]+)*)/?$"
 )
@@ -86,16 +86,20 @@ def decode(event: dict) -> Incoming:
     )
 
 
-def _is_senml(msg: Incoming) -> bool:
+def _is_senml(msg: Incoming, doc) -> bool:
     if msg.content_type in SENML_TYPES:
         return True
     if msg.content_type in JSON_TYPES:
         return False
     # MQTT carries no content type: SenML is recognised by its shape.
-    try:
-        return senml.looks_like_senml(json.loads(msg.payload))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return False
+    return senml.looks_like_senml(doc)
+
+
+def _message_id(key: str) -> str:
+    """uuid.uuid5(_NAMESPACE, key), computed without building UUID objects (hot path: once per record)."""
+    h = hashlib.sha1(_NAMESPACE_BYTES + key.encode()).hexdigest()
+    variant = "89ab"[int(h[16], 16) & 0x3]
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
 
 
 def build_rows(msg: Incoming) -> Rows:
@@ -105,19 +109,19 @@ def build_rows(msg: Incoming) -> Rows:
     common = {"channel": msg.channel, "subtopic": msg.subtopic, "publisher": msg.publisher,
               "protocol": msg.protocol}
     rows = Rows()
-    if _is_senml(msg):
-        for m in senml.normalize_senml(msg.payload, msg.received_at):
-            key = f"{msg.channel}|{msg.subtopic}|{msg.publisher}|{m.name}|{m.time!r}"
+    doc = senml.parse_payload(msg.payload)
+    if _is_senml(msg, doc):
+        prefix = f"{msg.channel}|{msg.subtopic}|{msg.publisher}|"
+        for m in senml.normalize_senml(doc, msg.received_at):
             rows.senml.append({
-                "id": str(uuid.uuid5(_NAMESPACE, key)), **common, "name": m.name, "unit": m.unit,
+                "id": _message_id(f"{prefix}{m.name}|{m.time!r}"), **common, "name": m.name, "unit": m.unit,
                 "time": m.time, "update_time": m.update_time, "value": m.value,
                 "string_value": m.string_value, "bool_value": m.bool_value, "data_value": m.data_value,
                 "sum": m.sum,
             })
         return rows
     digest = hashlib.sha256(msg.payload).hexdigest()
-    for i, doc in enumerate(senml.normalize_json(msg.payload)):
+    for i, item in enumerate(senml.normalize_json(doc)):
         key = f"{msg.channel}|{msg.subtopic}|{msg.publisher}|{msg.received_at!r}|{digest}|{i}"
-        rows.json.append({"id": str(uuid.uuid5(_NAMESPACE, key)), **common, "created": msg.received_at,
-                          "payload": doc})
+        rows.json.append({"id": _message_id(key), **common, "created": msg.received_at, "payload": item})
     return rows

@@ -72,7 +72,7 @@ def normalize_senml(payload: bytes | str | list, received_at: float) -> list[Mea
 
     Errors name the offending record by its 0-based position in the array.
     """
-    pack = _load(payload)
+    pack = parse_payload(payload)
     if not isinstance(pack, list):
         raise InvalidMessage("SenML payload must be a JSON array of records")
     if not pack:
@@ -89,7 +89,7 @@ def normalize_senml(payload: bytes | str | list, received_at: float) -> list[Mea
 def normalize_json(payload: bytes | str | dict | list) -> list[dict]:
     """Check a plain JSON message: an object becomes [object]; an array of
     objects is returned as it is."""
-    doc = _load(payload)
+    doc = parse_payload(payload)
     if isinstance(doc, dict):
         docs = [doc]
     elif isinstance(doc, list):
@@ -124,8 +124,11 @@ def _time_of(measurement: Measurement) -> float:
     return measurement.time
 
 
-def _load(payload):
-    """Parse bytes or text as strict JSON; pass anything else through."""
+def parse_payload(payload):
+    """Parse bytes or text as strict JSON (size-checked, no NaN); pass anything else through.
+
+    Callers that must inspect a payload before normalizing it parse once with this and
+    hand the result to normalize_senml / normalize_json."""
     if isinstance(payload, (bytes, bytearray)):
         _check_size(len(payload))
         try:

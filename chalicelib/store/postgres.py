@@ -19,6 +19,7 @@ from chalicelib.store.db import Database
 _USER_COLS = "id, name, identity, secret_hash, tags, metadata, role, status, created_at, updated_at"
 _THING_COLS = "t.id, t.owner_id, t.name, t.identity, t.key_enc, t.tags, t.metadata, t.status, t.created_at, t.updated_at"
 _CHANNEL_COLS = "c.id, c.owner_id, c.name, c.description, c.metadata, c.status, c.created_at, c.updated_at"
+_MAX_BIGINT = 2**63 - 1
 
 
 def _like(text: str) -> str:
@@ -113,23 +114,38 @@ class PostgresStore:
             f.add("u.identity ILIKE %s", _like(query.identity))
         if only_id:
             f.add("u.id = %s", only_id)
-        return self._page(
-            f"SELECT u.{_USER_COLS.replace(', ', ', u.')} FROM users u WHERE {f.where}",
-            f.params, query, self._user, "u",
-        )
+        return self._page("users", "u." + _USER_COLS.replace(", ", ", u."), "u",
+                          [(f"FROM users u WHERE {f.where}", f.params)], query, self._user)
 
-    def _page(self, select: str, params: list, query: ListQuery, build, alias: str) -> Page:
-        # One round trip: the window count rides along with the page.
-        stmt = (
-            f"SELECT *, count(*) OVER () AS _total FROM ({select}) {alias}"
-            f" ORDER BY {alias}.created_at DESC, {alias}.id LIMIT %s OFFSET %s"
+    def _page(self, table: str, cols: str, alias: str, branches: list[tuple[str, list]], query: ListQuery,
+              build) -> Page:
+        """One page, newest first, and the total.
+
+        `branches` are disjoint "FROM ... WHERE ..." fragments over `alias` whose union is the result.
+        Each is read in index order and stops after offset + limit ids (an index-only scan when the
+        index covers the filters); only the page's rows are then read whole. The total is a count,
+        run only when the page does not tell it. (A count(*) OVER () window would read and sort
+        every match on every page.)
+        """
+        a = alias
+        enough = min(query.offset + query.limit, _MAX_BIGINT)
+        ids = " UNION ALL ".join(
+            f"(SELECT {a}.id, {a}.created_at {frm} ORDER BY {a}.created_at DESC, {a}.id LIMIT %s)"
+            for frm, _ in branches
         )
+        stmt = (
+            f"SELECT {cols} FROM {table} {a} JOIN (SELECT v.id FROM ({ids}) v"
+            f" ORDER BY v.created_at DESC, v.id LIMIT %s OFFSET %s) page ON page.id = {a}.id"
+            f" ORDER BY {a}.created_at DESC, {a}.id"
+        )
+        params = [p for _, branch in branches for p in (*branch, enough)]
         with self.db.transaction() as conn:
             rows = conn.execute(stmt, [*params, query.limit, query.offset]).fetchall()
-            if rows:
-                total = rows[0]["_total"]
+            if 0 < len(rows) < query.limit or (not rows and query.offset == 0):
+                total = query.offset + len(rows)  # the matches end on this page
             else:
-                total = conn.execute(f"SELECT count(*) AS n FROM ({select}) {alias}", params).fetchone()["n"]
+                count = " + ".join(f"(SELECT count(*) {frm})" for frm, _ in branches)
+                total = conn.execute(f"SELECT {count} AS n", [p for _, b in branches for p in b]).fetchone()["n"]
         return Page(total=total, offset=query.offset, limit=query.limit, items=[build(r) for r in rows])
 
     # -- things ----------------------------------------------------------
@@ -193,25 +209,26 @@ class PostgresStore:
             ).fetchone()
         return row["rel"] if row else None
 
-    def _visible_things(self, f: _Filters, viewer: str | None) -> None:
-        if viewer is not None:
-            f.add(
-                "(t.owner_id = %s OR EXISTS (SELECT 1 FROM thing_shares s"
-                " WHERE s.thing_id = t.id AND s.user_id = %s))",
-                viewer, viewer,
-            )
-
     def list_things(self, query: ListQuery, viewer: str | None,
                     channel_id: str | None = None, connected: bool = True) -> Page[Thing]:
         """Things `viewer` may see (None: all), optionally those (not) connected to a channel."""
         f = _Filters()
         f.common("t", query)
-        self._visible_things(f, viewer)
         if channel_id is not None:
             exists = "EXISTS" if connected else "NOT EXISTS"
             f.add(f"{exists} (SELECT 1 FROM connections k WHERE k.thing_id = t.id AND k.channel_id = %s)",
                   channel_id)
-        return self._page(f"SELECT {_THING_COLS} FROM things t WHERE {f.where}", f.params, query, self._thing, "t")
+        if viewer is None:
+            branches = [(f"FROM things t WHERE {f.where}", f.params)]
+        else:
+            # Owned and shared things as two branches that each use an index; "owner = me OR shared
+            # with me" in one WHERE would make PostgreSQL read every thing of every user.
+            branches = [
+                (f"FROM things t WHERE t.owner_id = %s AND {f.where}", [viewer, *f.params]),
+                (f"FROM things t JOIN thing_shares s ON s.thing_id = t.id"
+                 f" WHERE s.user_id = %s AND t.owner_id <> %s AND {f.where}", [viewer, viewer, *f.params]),
+            ]
+        return self._page("things", _THING_COLS, "t", branches, query, self._thing)
 
     def delete_thing(self, thing_id: str) -> None:
         with self.db.transaction() as conn:
@@ -283,9 +300,8 @@ class PostgresStore:
             exists = "EXISTS" if connected else "NOT EXISTS"
             f.add(f"{exists} (SELECT 1 FROM connections k WHERE k.channel_id = c.id AND k.thing_id = %s)",
                   thing_id)
-        return self._page(
-            f"SELECT {_CHANNEL_COLS} FROM channels c WHERE {f.where}", f.params, query, self._channel, "c"
-        )
+        return self._page("channels", _CHANNEL_COLS, "c", [(f"FROM channels c WHERE {f.where}", f.params)], query,
+                          self._channel)
 
     def delete_channel(self, channel_id: str) -> None:
         with self.db.transaction() as conn:
@@ -310,6 +326,17 @@ class PostgresStore:
                 [(c.channel_id, c.thing_id) for c in connections],
             )
         return connections
+
+    def publish_check(self, channel_id: str, thing_id: str) -> tuple[bool, bool, bool]:
+        """(thing enabled, channel enabled, connected) in one round trip: ingestion asks it per message."""
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT (SELECT status FROM things WHERE id = %(t)s) AS thing,"
+                " (SELECT status FROM channels WHERE id = %(c)s) AS channel,"
+                " EXISTS (SELECT 1 FROM connections WHERE channel_id = %(c)s AND thing_id = %(t)s) AS connected",
+                {"t": thing_id, "c": channel_id},
+            ).fetchone()
+        return row["thing"] == "enabled", row["channel"] == "enabled", row["connected"]
 
     def is_connected(self, channel_id: str, thing_id: str) -> bool:
         with self.db.transaction() as conn:

@@ -1,6 +1,7 @@
 // Start-up, routing (hash routes, so static hosting needs no rewrites), navigation, theme.
 import * as api from './api.js';
 import { applyBranding, loadJson } from './branding.js';
+import { loadCapabilities } from './capabilities.js';
 import { h, replace } from './dom.js';
 import { forget, isAdmin, loadProfile, session } from './session.js';
 import { alertBox, errorText, loading, pageHead } from './ui.js';
@@ -222,6 +223,7 @@ async function start() {
   session.branding = applyBranding(branding.status === 'fulfilled' ? branding.value : {});
   session.config = config.status === 'fulfilled' && config.value && typeof config.value === 'object' ? config.value : {};
   api.setBaseUrl(session.config.api_url || '');
+  await loadCapabilities();
   if (config.status !== 'fulfilled') {
     // Without config.json the API is assumed on this origin; say so instead of failing silently.
     console.warn('config.json could not be loaded; using this origin as the API');

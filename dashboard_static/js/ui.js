@@ -5,6 +5,7 @@ export function toast(message, kind = 'info') {
   const box = document.getElementById('toast');
   const item = h('div', { class: ['toast-item', kind === 'error' && 'toast-error'], text: message });
   box.append(item);
+  while (box.children.length > 3) box.firstElementChild.remove();
   setTimeout(() => item.remove(), kind === 'error' ? 8000 : 4000);
 }
 

@@ -96,6 +96,10 @@ PUBLIC = {
 # Routes a thing calls with its key (Authorization: Thing <key>): see the publishing tests below.
 THING_KEY = {("POST", "/channels/{channel_id}/messages"), ("POST", "/channels/{channel_id}/messages/{subtopic}")}
 
+# Admin-only routes of the DynamoDB backup. Without a backup configured (as in this suite) an admin gets
+# 404 "not configured"; tests/messages/test_backup_tools.py covers them with the backup in place.
+BACKUP_ADMIN = [("GET", "/admin/backup/health"), ("POST", "/admin/backup/redrive"), ("POST", "/admin/backup/verify")]
+
 PROTECTED = [r for r in ROUTES]
 TARGETED = [r for r in ROUTES if r.target and not r.admin_only]
 ADMIN_ONLY = [r for r in ROUTES if r.admin_only]
@@ -146,9 +150,9 @@ def test_matrix_covers_every_route_in_app():
     in_table = {(r.method, r.path) for r in ROUTES}
     assert len(in_table) == len(ROUTES), "a route is listed twice"
     assert not in_table & PUBLIC and not in_table & THING_KEY
-    missing = served - in_table - PUBLIC - THING_KEY
+    missing = served - in_table - PUBLIC - THING_KEY - set(BACKUP_ADMIN)
     assert not missing, f"routes without an authorization row: {sorted(missing)}"
-    stale = (in_table | PUBLIC | THING_KEY) - served
+    stale = (in_table | PUBLIC | THING_KEY | set(BACKUP_ADMIN)) - served
     assert not stale, f"rows for routes the app does not serve: {sorted(stale)}"
 
 
@@ -351,6 +355,16 @@ def test_e_non_admin_on_admin_only_routes_is_403(api, world, route):
     assert after == before
     assert after["user"]["role"] == "user" and after["user"]["status"] == "enabled"
     assert api.call("GET", f"/users/{world.bob.id}", token=world.admin.token).json["role"] == "user"
+
+
+@pytest.mark.parametrize("method,path", BACKUP_ADMIN, ids=[p for _, p in BACKUP_ADMIN])
+def test_backup_admin_routes(api, world, method, path):
+    for headers in _bad_headers(world).values():
+        assert_error(api.call(method, path, headers=headers), 401)
+    for user in (world.alice, world.bob):
+        assert_error(api.call(method, path, token=user.token), 403)
+    body = assert_error(api.call(method, path, token=world.admin.token), 404)
+    assert "not configured" in body["message"]
 
 
 def test_e_admin_cannot_disable_themselves(api, world):

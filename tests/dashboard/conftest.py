@@ -221,31 +221,40 @@ class Ui:
     def shot(self, name: str, full_page: bool = True) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
+        self.page.evaluate("window.scrollTo(0, 0)")
         self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
 
-@pytest.fixture
-def ui(browser, stack):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _browser_page(browser, stack, request, **context_args):
+    context = browser.new_context(accept_downloads=True, **context_args)
     page = context.new_page()
     page.set_default_timeout(10_000)
     helper = Ui(page, stack)
     yield helper
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        helper.shot(f"FAILED-{request.node.name}")  # what the page showed when the test failed
     context.close()
     assert not helper.errors, helper.errors
 
 
 @pytest.fixture
-def phone(browser, stack):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                  is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    helper = Ui(page, stack)
-    yield helper
-    context.close()
-    assert not helper.errors, helper.errors
+def ui(browser, stack, request):
+    yield from _browser_page(browser, stack, request, viewport={"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def phone(browser, stack, request):
+    yield from _browser_page(browser, stack, request, viewport={"width": 390, "height": 844},
+                             device_scale_factor=2, is_mobile=True, has_touch=True)
 
 
 def unique_email(prefix: str = "user") -> str:

@@ -110,36 +110,43 @@ def test_list_search_filters_and_pagination(ui, api, user):
     assert listing.locator("tbody tr").count() == 3
     ui.shot("things-list")
 
-    page.get_by_label("Name", exact=True).fill("pump")
-    page.get_by_role("button", name="Apply filters").click()
+    filters = page.get_by_role("search", name="Filter")
+    filters.get_by_label("Name", exact=True).fill("pump")
+    filters.get_by_role("button", name="Apply filters").click()
     listing.get_by_text("1–1 of 1").wait_for()
     assert "name=pump" in page.url
 
-    page.get_by_role("button", name="Clear").click()
+    filters.get_by_role("button", name="Clear").click()
     listing.get_by_text("of 13").wait_for()
-    page.get_by_label("Tag").fill("odd")
-    page.get_by_label("Status").select_option("disabled")
-    page.get_by_role("button", name="Apply filters").click()
+    filters.get_by_label("Tag").fill("odd")
+    filters.get_by_label("Status").select_option("disabled")
+    filters.get_by_role("button", name="Apply filters").click()
     listing.get_by_text("1–1 of 1").wait_for()
     listing.get_by_role("link", name="sensor-03").wait_for()
 
-    page.get_by_label("Status").select_option("all")
-    page.get_by_label("Tag").fill("")
-    page.get_by_label("Metadata contains").fill('{"floor": 0}')
-    page.get_by_role("button", name="Apply filters").click()
+    filters.get_by_label("Status").select_option("all")
+    filters.get_by_label("Tag").fill("")
+    filters.get_by_label("Metadata contains").fill('{"floor": 0}')
+    filters.get_by_role("button", name="Apply filters").click()
     listing.get_by_text("1–4 of 4").wait_for()
 
-    page.get_by_label("Metadata contains").fill("{not json")
-    page.get_by_role("button", name="Apply filters").click()
+    filters.get_by_label("Metadata contains").fill("{not json")
+    filters.get_by_role("button", name="Apply filters").click()
     page.get_by_text("metadata must be valid JSON").wait_for()
 
-    page.get_by_role("button", name="Clear").click()
+    filters.get_by_role("button", name="Clear").click()
     listing.get_by_text("of 13").wait_for()
+    filters.get_by_label("Name", exact=True).fill("sensor-00")
+    filters.get_by_role("button", name="Apply filters").click()
     listing.get_by_role("button", name="Disable sensor-00").click()
     listing.get_by_role("button", name="Enable sensor-00").wait_for()
+    assert api.call("GET", f"/things/{things['sensor-00']['id']}", token).json()["status"] == "disabled"
+    filters.get_by_label("Name", exact=True).fill("pump")
+    filters.get_by_role("button", name="Apply filters").click()
     listing.get_by_role("button", name="Delete pump").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
-    listing.get_by_text("of 12").wait_for()
+    listing.get_by_text("No things match these filters.").wait_for()
+    assert api.call("GET", "/things", token, params={"status": "all"}).json()["total"] == 12
 
 
 def test_import_things_from_csv_with_progress_and_per_row_results(ui, api, user, tmp_path):

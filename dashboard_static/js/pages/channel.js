@@ -28,8 +28,8 @@ export async function render(ctx) {
 
   const toggle = button(channel.status === 'enabled' ? 'Disable' : 'Enable', (e) => busy(e.currentTarget, async () => {
     await api.post(`/channels/${channel.id}/${channel.status === 'enabled' ? 'disable' : 'enable'}`);
-    toast(channel.status === 'enabled' ? 'Channel disabled' : 'Channel enabled');
     await rerender();
+    toast(channel.status === 'enabled' ? 'Channel disabled' : 'Channel enabled');
   }));
   const remove = button('Delete', (e) => busy(e.currentTarget, async () => {
     if (await deleteChannel(channel)) ctx.navigate('/channels');
@@ -49,9 +49,9 @@ export async function render(ctx) {
           h('dt', { text: 'MQTT topic' }), h('dd', { class: 'mono', text: `channels/${channel.id}/messages` }),
           h('dt', { text: 'Created' }), h('dd', { text: formatTime(channel.created_at) })),
         editForm(channel, rerender)),
-      h('section', { class: 'card', 'aria-labelledby': 'channel-connected' },
+      h('section', { class: 'card', 'aria-labelledby': 'channel-connected', id: 'connected-things' },
         h('h2', { id: 'channel-connected', text: 'Connected things' }), connectedBox)),
-    h('section', { class: 'card', 'aria-labelledby': 'channel-available' },
+    h('section', { class: 'card', 'aria-labelledby': 'channel-available', id: 'connect-things' },
       h('h2', { id: 'channel-available', text: 'Connect things' }), availableBox));
 
   const [connected, available] = await Promise.all([
@@ -62,8 +62,8 @@ export async function render(ctx) {
   replace(connectedBox, checklist(connected.items, 'connected', 'No things connected yet.', 'Disconnect selected', 'btn-danger',
     async (ids) => {
       await api.post('/disconnect', { channel_ids: [channel.id], thing_ids: ids });
-      toast(`Disconnected ${ids.length} thing(s)`);
       await rerender();
+      toast(`Disconnected ${ids.length} thing(s)`);
     }));
   replace(availableBox, checklist(available.items, 'available', 'Every thing you own is already connected.', 'Connect selected',
     'btn-primary', async (ids) => {
@@ -71,8 +71,8 @@ export async function render(ctx) {
       for (let i = 0; i < ids.length; i += 100) {
         await api.post('/connect', { channel_ids: [channel.id], thing_ids: ids.slice(i, i + 100) });
       }
-      toast(`Connected ${ids.length} thing(s)`);
       await rerender();
+      toast(`Connected ${ids.length} thing(s)`);
     }, true));
 }
 
@@ -143,8 +143,8 @@ function editForm(channel, done) {
     save.disabled = true;
     try {
       await api.put(`/channels/${channel.id}`, { name: name.value.trim(), description: description.value, metadata: meta });
-      toast('Saved');
       await done();
+      toast('Saved');
     } catch (err) {
       replace(status, alertBox(errorText(err)));
       save.disabled = false;

@@ -1,5 +1,6 @@
 // Messages explorer: pick a channel, filter, table, time-series chart, aggregation, CSV export, live tail.
 import * as api from '../api.js';
+import { has, READ_MESSAGES } from '../capabilities.js';
 import { seriesFromMessages, timeSeriesChart } from '../chart.js';
 import { listAll } from '../data.js';
 import { h, replace } from '../dom.js';
@@ -64,6 +65,13 @@ export function apiQuery(s, now = Date.now() / 1000) {
 
 export async function render(ctx) {
   const state = stateFrom(ctx.query);
+  if (!has(...READ_MESSAGES)) {
+    replace(ctx.main, pageHead('Messages'), h('div', { class: 'alert alert-info', role: 'status', id: 'messages-unavailable' },
+      h('strong', { text: 'Not available on this deployment. ' }),
+      'This API does not serve GET /channels/{id}/messages, so stored messages cannot be read here yet. '
+      + 'Devices can still publish.'));
+    return;
+  }
   const channels = await listAll('/channels', 'channels', { status: 'all' }, 1000);
   if (!ctx.current()) return;
   if (!channels.items.length) {

@@ -1,5 +1,6 @@
 // Overview: every number is computed from the API at load time (nothing is made up).
 import * as api from '../api.js';
+import { has, READ_MESSAGES } from '../capabilities.js';
 import { timeSeriesChart } from '../chart.js';
 import { listAll, readMessages } from '../data.js';
 import { h, replace } from '../dom.js';
@@ -71,9 +72,11 @@ async function fill(ctx, stats, notes, chartBox, recentBox) {
     notes.append(alertBox(`Connections and messages are counted over the first ${MAX_CHANNELS} channels.`, 'info'));
   }
 
+  let messagesUnavailable = null;
+  const canRead = has(...READ_MESSAGES);
+  if (!canRead) messagesUnavailable = new Error('this API does not serve GET /channels/{id}/messages');
   let connections = 0;
   let messages24h = 0;
-  let messagesUnavailable = null;
   let partial = false;
   const recent = [];
   const failures = [];
@@ -85,6 +88,7 @@ async function fill(ctx, stats, notes, chartBox, recentBox) {
   await pool(channels.items, 6, async (channel) => {
     const page = await api.get(`/channels/${channel.id}/things`, { limit: 1, status: 'all' });
     connections += page.total || 0;
+    if (!canRead) return;
     let read;
     try {
       read = await readMessages(channel.id, { from: now - DAY, to: now }, PER_CHANNEL);

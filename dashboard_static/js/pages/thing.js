@@ -1,5 +1,6 @@
 // One thing: edit, enable/disable, rotate key, delete, its channels, and "connect a device".
 import * as api from '../api.js';
+import { has } from '../capabilities.js';
 import { listAll, messagesPath } from '../data.js';
 import { h, replace } from '../dom.js';
 import {
@@ -28,8 +29,8 @@ export async function render(ctx) {
 
   const toggle = button(thing.status === 'enabled' ? 'Disable' : 'Enable', (e) => busy(e.currentTarget, async () => {
     await setThingStatus(thing, thing.status !== 'enabled');
-    toast(thing.status === 'enabled' ? 'Thing disabled' : 'Thing enabled');
     await rerender();
+    toast(thing.status === 'enabled' ? 'Thing disabled' : 'Thing enabled');
   }));
   const rotate = button('Rotate key', (e) => busy(e.currentTarget, async () => {
     const ok = await confirmDialog('Rotate the key?',
@@ -37,8 +38,8 @@ export async function render(ctx) {
       'Rotate key');
     if (!ok) return;
     await api.patch(`/things/${thing.id}/secret`, {});
-    toast('A new key was generated');
     await rerender();
+    toast('A new key was generated');
   }));
   const remove = button('Delete', (e) => busy(e.currentTarget, async () => {
     if (await deleteThing(thing)) ctx.navigate('/things');
@@ -68,7 +69,7 @@ export async function render(ctx) {
   ]);
   if (!ctx.current()) return;
   renderChannels(channelsBox, thing, connected.items, available.items, rerender);
-  renderDevice(deviceBox, thing, connected.items, ctx.config || {});
+  await renderDevice(deviceBox, thing, connected.items, ctx.config || {});
 }
 
 function editForm(thing, done) {
@@ -98,8 +99,8 @@ function editForm(thing, done) {
       if (JSON.stringify(newTags) !== JSON.stringify(thing.tags || [])) {
         await api.patch(`/things/${thing.id}/tags`, { tags: newTags });
       }
-      toast('Saved');
       await done();
+      toast('Saved');
     } catch (err) {
       replace(status, alertBox(errorText(err)));
       save.disabled = false;
@@ -116,8 +117,8 @@ function renderChannels(box, thing, connected, available, done) {
       h('a', { class: 'btn btn-small', href: `#/messages?channel=${c.id}&publisher=${thing.id}`, text: 'Messages' }),
       button('Disconnect', (e) => busy(e.currentTarget, async () => {
         await api.post('/disconnect', { thing_ids: [thing.id], channel_ids: [c.id] });
-        toast(`Disconnected from ${c.name || c.id}`);
         await done();
+        toast(`Disconnected from ${c.name || c.id}`);
       }), 'btn-small', { 'aria-label': `Disconnect from ${c.name || c.id}` })),
   ]);
   const parts = [table(['Channel', 'ID', 'Actions'], rows, { empty: 'Not connected to any channel yet.', label: 'Connected channels' })];
@@ -129,8 +130,8 @@ function renderChannels(box, thing, connected, available, done) {
       e.preventDefault();
       busy(form.querySelector('button[type=submit]'), async () => {
         await api.post('/connect', { thing_ids: [thing.id], channel_ids: [choice.value] });
-        toast('Connected');
         await done();
+        toast('Connected');
       });
     });
     parts.push(h('div', { class: 'card' }, form));
@@ -140,7 +141,17 @@ function renderChannels(box, thing, connected, available, done) {
   replace(box, parts);
 }
 
-function renderDevice(box, thing, channels, config) {
+async function connectionInfo(thing) {
+  if (!has('GET', '/things/{thing_id}/connection', false)) return null;
+  try {
+    return await api.get(`/things/${thing.id}/connection`);
+  } catch (err) {
+    if (err.status === 401) throw err;
+    return null;
+  }
+}
+
+async function renderDevice(box, thing, channels, config) {
   const key = thing.credentials?.secret || '';
   const keyText = h('span', { class: 'mono', id: 'thing-key', text: '•'.repeat(16) });
   let shown = false;
@@ -155,21 +166,28 @@ function renderDevice(box, thing, channels, config) {
   const credentials = h('dl', { class: 'kv' },
     h('dt', { text: 'Thing ID' }), h('dd', {}, h('span', { class: 'mono', text: thing.id }), ' ', copyButton(() => thing.id, 'Copy ID')),
     h('dt', { text: 'Thing key' }), h('dd', {}, keyText, ' ', reveal, ' ', copyButton(() => key, 'Copy key')));
+  const certBox = h('div', { id: 'certificates' });
 
   if (!channels.length) {
     replace(box, credentials, alertBox('Connect this thing to a channel first: the snippets need a channel to publish to.', 'info'));
     return;
   }
+  // The broker: from the API's connection info when it has it, else from config.json ("mqtt").
+  const info = await connectionInfo(thing);
+  const fallback = config.mqtt && typeof config.mqtt === 'object' ? config.mqtt : {};
+  const mqtt = info
+    ? { host: info.endpoint, port: info.port, caPem: info.ca_certificate, caUrl: info.ca_certificate_url }
+    : { host: fallback.host, port: fallback.port, caUrl: fallback.ca_url };
+
   const channel = select('device-channel', channels.map((c) => [c.id, c.name || c.id]), channels[0].id);
   const snippetBox = h('div', {});
-  const mqtt = config.mqtt && typeof config.mqtt === 'object' ? config.mqtt : null;
-
   const show = () => {
     const ch = channel.value;
     const httpUrl = `${apiBase}${messagesPath(ch)}`;
     const senml = JSON.stringify([{ bn: `${thing.name || 'device'}:`, n: 'temperature', u: 'Cel', v: 21.5 }]);
     const curl = `curl -sS -X POST '${httpUrl}' \\\n  -H 'Authorization: Thing ${key}' \\\n`
       + `  -H 'Content-Type: application/senml+json' \\\n  -d '${senml}'`;
+    const topic = `channels/${ch}/messages`;
     const parts = [
       h('h3', { text: 'HTTP' }),
       h('dl', { class: 'kv' },
@@ -179,34 +197,83 @@ function renderDevice(box, thing, channels, config) {
       copyButton(() => curl, 'Copy command'),
       h('h3', { text: 'MQTT' }),
     ];
-    const topic = `channels/${ch}/messages`;
-    if (mqtt && mqtt.host) {
+    if (mqtt.host) {
       const port = mqtt.port || 8883;
-      const caFlag = mqtt.ca_url ? ' --cafile ca.pem' : '';
-      const pub = `mosquitto_pub -h ${mqtt.host} -p ${port}${caFlag} -i ${thing.id} \\\n  -u ${thing.id} -P '${key}' \\\n`
+      const pub = `mosquitto_pub -h ${mqtt.host} -p ${port} --cafile ca.pem -i ${thing.id} \\\n  -u ${thing.id} -P '${key}' \\\n`
         + `  -t ${topic} -m '${senml}'`;
+      let ca = null;
+      if (mqtt.caPem) {
+        ca = button('Download CA certificate', () => downloadBlob('ca.pem', mqtt.caPem, 'application/x-pem-file'), 'btn-small');
+      } else if (mqtt.caUrl) {
+        ca = h('a', { class: 'btn btn-small', href: mqtt.caUrl, target: '_blank', rel: 'noopener noreferrer', text: 'CA certificate' });
+      }
       parts.push(
-        h('dl', { class: 'kv' },
+        h('dl', { class: 'kv', id: 'mqtt-details' },
           h('dt', { text: 'Broker' }), h('dd', { class: 'mono', text: `${mqtt.host}:${port} (TLS)` }),
+          h('dt', { text: 'Client ID' }), h('dd', { class: 'mono', text: thing.id }),
           h('dt', { text: 'Username' }), h('dd', { class: 'mono', text: thing.id }),
-          h('dt', { text: 'Password' }), h('dd', { class: 'mono', text: 'the thing key' }),
+          h('dt', { text: 'Password' }), h('dd', { text: 'the thing key' }),
           h('dt', { text: 'Topic' }), h('dd', { class: 'mono', text: topic })),
         h('pre', { class: 'snippet', text: pub }),
-        h('div', { class: 'row-actions' }, copyButton(() => pub, 'Copy command'),
-          mqtt.ca_url ? h('a', { class: 'btn btn-small', href: mqtt.ca_url, download: 'ca.pem', text: 'Download CA certificate' }) : null));
+        h('div', { class: 'row-actions' }, copyButton(() => pub, 'Copy command'), ca));
     } else {
-      parts.push(h('p', { class: 'muted' }, `Topic: ${topic}. The MQTT endpoint of this deployment is not configured `
-        + 'in config.json ("mqtt": {"host", "port", "ca_url"}); ask your administrator.'));
+      parts.push(h('p', { class: 'muted' }, `Topic: ${topic}. This deployment does not say where its MQTT broker is `
+        + '(no connection info from the API, no "mqtt" in config.json); ask your administrator.'));
     }
     parts.push(h('h3', { text: 'Credentials file' }),
       h('p', { class: 'hint', text: 'A JSON file with the endpoints, the thing ID and its key. Keep it secret.' }),
       button('Download credentials', () => downloadBlob(`thing-${thing.id}.json`, JSON.stringify({
         thing_id: thing.id, thing_key: key, channel_id: ch, http_url: httpUrl,
-        mqtt: mqtt && mqtt.host ? { host: mqtt.host, port: mqtt.port || 8883, topic, username: thing.id, ca_url: mqtt.ca_url || null } : null,
+        mqtt: mqtt.host ? { host: mqtt.host, port: mqtt.port || 8883, topic, client_id: thing.id, username: thing.id } : null,
       }, null, 2), 'application/json'), 'btn-small btn-secondary'));
     replace(snippetBox, parts);
   };
   channel.addEventListener('change', show);
-  replace(box, credentials, field('Channel', channel), snippetBox);
+  replace(box, credentials, field('Channel', channel), snippetBox, certBox);
   show();
+  await renderCertificates(certBox, thing);
+}
+
+async function renderCertificates(box, thing) {
+  if (!has('POST', '/things/{thing_id}/certificates', false)) {
+    replace(box, h('h3', { text: 'X.509 certificate' }),
+      h('p', { class: 'muted', text: 'Device certificates are not issued by this deployment; use the key above.' }));
+    return;
+  }
+  let list = [];
+  try {
+    list = (await api.get(`/things/${thing.id}/certificates`)).certificates || [];
+  } catch (err) {
+    if (err.status === 401) throw err;
+    replace(box, h('h3', { text: 'X.509 certificate' }), alertBox(errorText(err)));
+    return;
+  }
+  const issued = h('div', { 'aria-live': 'polite' });
+  const issue = button(list.some((c) => c.status === 'active') ? 'Rotate certificate' : 'Issue certificate', (e) => busy(e.currentTarget, async () => {
+    const rotating = list.some((c) => c.status === 'active');
+    if (rotating && !(await confirmDialog('Rotate the certificate?',
+      'A new certificate and key are issued; the current ones are revoked and devices using them are disconnected.', 'Rotate'))) return;
+    const cert = await api.post(`/things/${thing.id}/certificates${rotating ? '/rotate' : ''}`, {});
+    await renderCertificates(box, thing);
+    box.prepend(h('div', { class: 'alert alert-ok', role: 'status' },
+      h('p', { text: 'Certificate issued. The private key is shown only now: download it and keep it safe.' }),
+      h('div', { class: 'row-actions' },
+        button('Download certificate', () => downloadBlob(`${thing.id}-certificate.pem`, cert.certificate_pem, 'application/x-pem-file'), 'btn-small'),
+        button('Download private key', () => downloadBlob(`${thing.id}-private.key`, cert.private_key_pem, 'application/x-pem-file'), 'btn-small btn-secondary'))));
+  }), 'btn-small');
+  const rows = list.map((c) => [
+    h('span', { class: 'mono', text: (c.certificate_id || c.id || '').slice(0, 16) }),
+    statusBadge(c.status === 'active' ? 'enabled' : 'disabled'),
+    formatTime(c.created_at),
+    h('div', { class: 'row-actions' },
+      c.certificate_pem ? button('Download', () => downloadBlob(`${thing.id}-certificate.pem`, c.certificate_pem, 'application/x-pem-file'), 'btn-small') : null,
+      c.status === 'active' ? button('Revoke', (e) => busy(e.currentTarget, async () => {
+        if (!(await confirmDialog('Revoke this certificate?', 'Devices using it can no longer connect.', 'Revoke'))) return;
+        await api.del(`/things/${thing.id}/certificates/${c.id}`);
+        await renderCertificates(box, thing);
+      }), 'btn-small btn-danger') : null),
+  ]);
+  replace(box, h('h3', { text: 'X.509 certificate' }), issued,
+    table(['Certificate', 'Status', 'Issued', 'Actions'], rows, { empty: 'No certificate yet.', label: 'Certificates' }),
+    h('div', { class: 'row-actions' }, issue));
 }

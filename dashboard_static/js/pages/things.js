@@ -94,8 +94,8 @@ export async function render(ctx) {
     const rows = page.things.map((t) => {
       const toggle = button(t.status === 'enabled' ? 'Disable' : 'Enable', (e) => busy(e.currentTarget, async () => {
         await setThingStatus(t, t.status !== 'enabled');
-        toast(`${t.status === 'enabled' ? 'Disabled' : 'Enabled'} ${t.name || t.id}`);
         await load();
+        toast(`${t.status === 'enabled' ? 'Disabled' : 'Enabled'} ${t.name || t.id}`);
       }), 'btn-small', { 'aria-label': `${t.status === 'enabled' ? 'Disable' : 'Enable'} ${t.name || t.id}` });
       const remove = button('Delete', (e) => busy(e.currentTarget, async () => {
         if (await deleteThing(t)) await load();

@@ -46,8 +46,8 @@ export async function render(ctx) {
         { 'aria-label': `Role of ${label}`, disabled: self });
       role.addEventListener('change', () => busy(role, async () => {
         await api.patch(`/users/${u.id}/role`, { role: role.value });
-        toast(`${label} is now ${role.value}`);
         await load();
+        toast(`${label} is now ${role.value}`);
       }));
       const toggle = button(u.status === 'enabled' ? 'Disable' : 'Enable', (e) => busy(e.currentTarget, async () => {
         if (u.status === 'enabled') {
@@ -55,8 +55,8 @@ export async function render(ctx) {
           if (!ok) return;
         }
         await api.post(`/users/${u.id}/${u.status === 'enabled' ? 'disable' : 'enable'}`);
-        toast(`${u.status === 'enabled' ? 'Disabled' : 'Enabled'} ${label}`);
         await load();
+        toast(`${u.status === 'enabled' ? 'Disabled' : 'Enabled'} ${label}`);
       }), 'btn-small', { disabled: self, 'aria-label': `${u.status === 'enabled' ? 'Disable' : 'Enable'} ${label}` });
       return h('tr', { dataset: { id: u.id } },
         h('td', { class: 'cell-name', text: u.name || '' }),
