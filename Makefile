@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench simulate clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -23,8 +23,16 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
+# Benchmarks print numbers and ratios against a baseline measured in the same run.
 bench: $(STAMP)
+	$(PY) -m benchmarks.ingest
+	$(PY) -m benchmarks.readers
 	$(PY) -m benchmarks.things_listing
+	$(PY) -m benchmarks.e2e_latency
+
+# A device simulator (AWS IoT Device SDK v2): make simulate ARGS="--thing-id ... --thing-key ... --channel ..."
+simulate: $(STAMP)
+	$(PY) -m devstack.simulator $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

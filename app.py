@@ -13,12 +13,16 @@ from chalicelib.api.openapi import openapi_document
 from chalicelib.config import settings
 from chalicelib.container import services
 from chalicelib.entities import Connection
+from chalicelib.routes import devices as device_routes
+from chalicelib.routes import readers as reader_routes
 from chalicelib.errors import BadRequest
 from chalicelib.services.channels import NewChannel
 from chalicelib.services.things import NewThing
 
 app = Chalice(app_name="choovio-iot")
 app.register_middleware(error_middleware, "http")
+app.register_blueprint(device_routes.bp)
+app.register_blueprint(reader_routes.bp)
 # Tokens travel in the Authorization header, never in cookies, so any origin may call.
 app.api.cors = CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
                           allow_headers=["Authorization", "Content-Type"], max_age=600)
@@ -389,6 +393,14 @@ def backup_verify():
 def ingest(event, context):
     """IoT topic rule -> here. Raises only when the message could not be kept anywhere."""
     return services().ingestor.ingest(event).as_dict()
+
+
+@app.lambda_function(name="iot_authorizer")
+def iot_authorizer(event, context):
+    """IoT Core custom authorizer: MQTT username = thing id, password = thing key."""
+    from chalicelib.iot.authorizer import handle
+
+    return handle(event, context)
 
 
 @app.on_sqs_message(queue=RETRY_QUEUE_NAME, batch_size=10, name="retry")

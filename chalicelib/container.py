@@ -64,6 +64,10 @@ def services() -> Services:
         verifier = BackupVerifier(db, primary, backup, writer)
         if os.environ.get("DEAD_LETTER_QUEUE_URL"):
             dead_letters = DeadLetters(os.environ["DEAD_LETTER_QUEUE_URL"], os.environ["RETRY_QUEUE_URL"])
+    from chalicelib.iot.sync_store import IotSyncedStore
+
+    # Device certificates and IoT policies follow every connect, disconnect, enable and delete.
+    store = IotSyncedStore(store)
     things = ThingService(store)
     ingestor = Ingestor(Directory(primary, backup), writer, backup, queue)
     return Services(

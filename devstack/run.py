@@ -24,6 +24,7 @@ def main() -> int:
     print(f"""
 The platform is running.
   API:        {base}   (OpenAPI: {base}/openapi.json)
+  MQTT:       {stack.ports.host}:{stack.ports.mqtt} over TLS (IoT Core stand-in; CA {stack.state / 'iot' / 'ca.pem'})
   AWS (moto): {stack.env['AWS_ENDPOINT_URL']}   backup table {stack.env['BACKUP_TABLE']}, retry queue + DLQ
   Admin:      {stack.admin_identity} (password: ADMIN_SECRET in {stack.state / 'secrets.json'})
   State:      {stack.state}  (PostgreSQL data, local CA and secrets survive restarts)

@@ -57,7 +57,8 @@ class LocalStack:
         return f"http://{self.ports.host}:{self.ports.api}"
 
     def start(self) -> LocalStack:
-        for port, variable in ((self.ports.api, "API_PORT"), (self.ports.moto, "MOTO_PORT")):
+        for port, variable in ((self.ports.api, "API_PORT"), (self.ports.moto, "MOTO_PORT"),
+                               (self.ports.mqtt, "MQTT_PORT"), (self.ports.dashboard, "DASHBOARD_PORT")):
             check_port(self.ports.host, port, variable)
         try:
             self._start_parts()
@@ -110,6 +111,12 @@ class LocalStack:
         poller = SqsPoller(self.env["RETRY_QUEUE_URL"], app_module.retry, wait_seconds=1)
         poller.start()
         self._stops.append(poller.stop)
+
+        from devstack.broker import start_broker
+
+        broker = start_broker(self.state, self.ports.host, self.ports.mqtt)
+        self._stops.append(broker.stop)
+        self.env.update(broker.env)
 
         # What the command-line tools (`python -m devstack verify`, `dlq`) need to reach this stack.
         env_file = self.state / "stack.env.json"

@@ -1,7 +1,7 @@
 """Delivers HTTP-published messages to MQTT subscribers of the channel.
 
-In AWS this is an IoT Core data-plane publish carrying the user property
-`origin=platform`, which the topic rule's WHERE clause excludes so the copy is not
+In AWS this is an IoT Core data-plane publish; the topic rule's `WHERE clientid() <> 'n/a'`
+skips it (clientid() is 'n/a' for anything not published over MQTT), so the copy is not
 ingested twice. The local stack registers its broker's publish function instead.
 """
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Callable
 log = logging.getLogger("platform.forward")
 
 Forwarder = Callable[[str, bytes], None]
-ORIGIN_PROPERTY = '[{"origin": "platform"}]'
 _forwarder: Forwarder | None = None
 
 
@@ -31,7 +30,7 @@ def _iot_data_forwarder() -> Forwarder | None:
     client = boto3.client("iot-data", endpoint_url=f"https://{endpoint}")
 
     def publish(topic: str, payload: bytes) -> None:
-        client.publish(topic=topic, qos=1, payload=payload, userProperties=ORIGIN_PROPERTY)
+        client.publish(topic=topic, qos=1, payload=payload)
 
     return publish
 

@@ -9,6 +9,7 @@ import io
 import json
 import os
 from functools import partial
+from operator import itemgetter
 from typing import Any
 
 from chalice import Blueprint, Response
@@ -149,12 +150,25 @@ def _cell(value: Any) -> Any:
 
 
 def csv_text(columns: tuple[str, ...], chunks) -> str:
-    """RFC 4180 CSV: a header row, then one line per row, written chunk by chunk."""
+    """RFC 4180 CSV: a header row, then one line per row, written chunk by chunk.
+
+    The csv module already writes None as an empty cell and numbers and strings as they are;
+    only booleans (true/false) and JSON payloads need converting, so only their columns are touched.
+    """
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(columns)
+    pick = itemgetter(*columns)
+    special = [i for i, c in enumerate(columns) if c in ("bool_value", "payload")]
+
+    def fix(values: tuple) -> list:
+        cells = list(values)
+        for i in special:
+            cells[i] = _cell(cells[i])
+        return cells
+
     for chunk in chunks:
-        writer.writerows([_cell(row.get(c)) for c in columns] for row in chunk)
+        writer.writerows(map(fix, map(pick, chunk)) if special else map(pick, chunk))
     return out.getvalue()
 
 

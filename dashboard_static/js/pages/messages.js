@@ -134,7 +134,7 @@ export async function render(ctx) {
       field('Name', name), field('Compare value', comparator), field('Value', value),
       field('From', from), field('To', to)),
     h('div', { class: 'form-row' },
-      field('Aggregation', aggregation), field('Interval', interval)),
+      field('Aggregation', aggregation, 'Without From and To: the last 24 hours.'), field('Interval', interval)),
     h('div', { class: 'row-actions' },
       h('button', { type: 'submit', class: 'btn btn-primary', text: 'Apply' }),
       button('Reset', () => go({

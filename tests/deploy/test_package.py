@@ -1,0 +1,37 @@
+"""The Lambda package: what is in it, how big it is, how long `import app` takes cold.
+
+Numbers are printed (run with -s) and kept in build/<stage>/report.json; the only limits
+asserted are AWS's own (50 MB zipped for a direct upload, 250 MB unzipped).
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+
+from deploy import build
+
+
+def test_the_zip_holds_the_app_and_its_runtime_dependencies_only(dev_build):
+    stage, report = dev_build
+    with zipfile.ZipFile(stage.build_dir / "deployment.zip") as zf:
+        names = zf.namelist()
+        unzipped = sum(i.file_size for i in zf.infolist())
+    tops = {n.split("/")[0] for n in names}
+    assert {"app.py", "chalicelib", "psycopg", "pydantic", "aws_lambda_powertools"} <= tops
+    assert any(n.startswith("migrations/") or n.startswith("chalicelib/") for n in names)
+    for banned in ("moto", "pytest", "boto3", "botocore", "deploy", "devstack", "tests", "amqtt", "chalice"):
+        assert banned not in tops, f"{banned} must not ship in Lambda"
+    assert report["zip_bytes"] < 50 * 1024 * 1024 and unzipped < 250 * 1024 * 1024
+    print(f"\nLambda zip: {report['zip_bytes'] / 1e6:.2f} MB zipped, {unzipped / 1e6:.1f} MB unzipped, "
+          f"{report['zip_files']} files")
+
+
+def test_cold_import_time_of_app(dev_build):
+    stage, report = dev_build
+    timing = build.measure_import(stage, runs=5)
+    report = {**report, "import_app": timing}
+    (stage.build_dir / "report.json").write_text(json.dumps(report, indent=1))
+    assert timing["modules"] > 0
+    print(f"\ncold `import app` (python {build.LAMBDA_PYTHON}, from the zip, no .pyc): median "
+          f"{timing['median_s'] * 1000:.0f} ms (min {timing['min_s'] * 1000:.0f}, max {timing['max_s'] * 1000:.0f}) "
+          f"over {timing['runs']} fresh interpreters, {timing['modules']} modules")
