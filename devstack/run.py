@@ -11,7 +11,7 @@ from devstack.stack import LocalStack, PortInUse
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    for noisy in ("botocore", "pgserver", "werkzeug", "psycopg.pool"):
+    for noisy in ("botocore", "pgserver", "werkzeug", "psycopg.pool", "amqtt", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     stack = LocalStack()
     print("starting the local stack ...", flush=True)
