@@ -7,8 +7,8 @@ many channels gets several documents (the authorizer may return up to 10, a cert
 carry up to 10 policies).
 
 In IoT policy resources `*` is a plain wildcard and MQTT's `#`/`+` are literal, so
-`topicfilter/channels/<id>/messages*` covers the filters `channels/<id>/messages` and
-`channels/<id>/messages/#` alike.
+`topicfilter/channels/<id>/messages/*` covers the filters `channels/<id>/messages/#` and
+`channels/<id>/messages/a/+` alike; `channels/<id>/messages` itself is listed on its own.
 """
 from __future__ import annotations
 
@@ -37,8 +37,10 @@ def _document(statements: list[dict]) -> dict:
 def _channel_statements(prefix: str, channel_ids: list[str]) -> list[dict]:
     if not channel_ids:
         return []
-    topics = [f"{prefix}topic/{TOPIC_PATTERN.format(channel_id=c)}*" for c in channel_ids]
-    filters = [f"{prefix}topicfilter/{TOPIC_PATTERN.format(channel_id=c)}*" for c in channel_ids]
+    # "messages" and "messages/*", not "messages*", which would also match "messagesX".
+    bases = [TOPIC_PATTERN.format(channel_id=c) for c in channel_ids]
+    topics = [f"{prefix}topic/{b}{tail}" for b in bases for tail in ("", "/*")]
+    filters = [f"{prefix}topicfilter/{b}{tail}" for b in bases for tail in ("", "/*")]
     return [
         {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"], "Resource": topics},
         {"Effect": "Allow", "Action": "iot:Subscribe", "Resource": filters},

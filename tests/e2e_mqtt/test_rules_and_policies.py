@@ -60,6 +60,7 @@ def test_policy_documents_allow_own_client_id_and_connected_channels_only():
     assert p.allows("iot:Receive", f"{prefix}topic/channels/{CH}/messages/x")
     assert not p.allows("iot:Publish", f"{prefix}topic/channels/{other}/messages")
     assert not p.allows("iot:Subscribe", f"{prefix}topicfilter/#")
+    assert not p.allows("iot:Publish", f"{prefix}topic/channels/{CH}/messagesX")
     deny = PolicySet(docs + [{"Statement": [{"Effect": "Deny", "Action": "iot:*", "Resource": "*"}]}])
     assert not deny.allows("iot:Connect", f"{prefix}client/{THING}")
 
