@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(PY) -m devstack run
 
 test: $(STAMP)
+	bash scripts/install-browser.sh
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
@@ -36,3 +37,20 @@ simulate: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# -- AWS deployment (DEPLOY.md): STAGE=dev|prod ------------------------------------------------
+STAGE ?= dev
+.PHONY: wheelhouse package deploy teardown
+
+wheelhouse: $(STAMP)
+	$(PY) -m deploy wheelhouse --stage $(STAGE)
+
+package: $(STAMP)
+	$(PY) -m deploy package --stage $(STAGE)
+
+deploy: $(STAMP)
+	$(PY) -m deploy deploy --stage $(STAGE) $(if $(PARAMS),$(foreach p,$(PARAMS),--param $(p)))
+
+teardown: $(STAMP)
+	$(PY) -m deploy teardown --stage $(STAGE) $(if $(YES),--yes)
+$(STAMP): deploy/requirements.txt

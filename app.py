@@ -8,7 +8,7 @@ from chalice import Chalice, CORSConfig, Response
 from chalicelib.api import http
 from chalicelib.api import requests as rq
 from chalicelib.api import responses as rs
-from chalicelib.api.errors import error_middleware
+from chalicelib.api.errors import cors_middleware, error_middleware
 from chalicelib.api.openapi import openapi_document
 from chalicelib.config import settings
 from chalicelib.container import services
@@ -20,12 +20,15 @@ from chalicelib.services.channels import NewChannel
 from chalicelib.services.things import NewThing
 
 app = Chalice(app_name="choovio-iot")
+# Tokens travel in the Authorization header, never in cookies, so any origin may call.
+# Set before the blueprints are registered: their routes take the CORS setting from here.
+CORS = CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
+                  allow_headers=["Authorization", "Content-Type"], max_age=600)
+app.api.cors = CORS
+app.register_middleware(cors_middleware(CORS), "http")
 app.register_middleware(error_middleware, "http")
 app.register_blueprint(device_routes.bp)
 app.register_blueprint(reader_routes.bp)
-# Tokens travel in the Authorization header, never in cookies, so any origin may call.
-app.api.cors = CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
-                          allow_headers=["Authorization", "Content-Type"], max_age=600)
 
 VERSION = "0.1.0"
 RETRY_QUEUE_NAME = os.environ.get("RETRY_QUEUE_NAME", "choovio-retry")

@@ -1,15 +1,16 @@
-"""How GET /channels/{id}/messages behaves over 1M stored SenML records.
+"""How GET /channels/{id}/messages behaves over 1M stored SenML records, before and after migration 030.
 
     python -m benchmarks.readers [--rows 1000000] [--runs 200]
 
-Starts its own PostgreSQL in a temporary directory (never the one in DATABASE_URL), applies the
-migrations up to 029, loads the rows with COPY (4 channels, 30 days, 5 names, 10 publishers each,
-interleaved in time as ingestion would write them), and times requests through the whole Chalice
-app (JWT check, user and channel lookup, the read, JSON or CSV encoding) with chalice.test.Client.
-Then it applies the remaining migrations (030: the reader indexes), runs VACUUM ANALYZE again and
-times the same requests: before/after. Every case is also shown against baselines measured in the
-same run: a bare `SELECT 1` round trip and the same page on a channel holding 1k rows.
-Numbers are for reading, not asserting.
+Starts its own PostgreSQL in a temporary directory (never the one in DATABASE_URL) and builds two
+databases on it with the same rows: `before` (migrations up to 029) and `after` (all migrations,
+030 = the reader indexes). Rows are loaded with COPY: 4 channels x 250k, 30 days, 5 names (one of
+them strings), 10 publishers, interleaved in time as ingestion writes them, plus a 1k-row channel.
+Requests go through the whole Chalice app (JWT check, user and channel lookup, the read, JSON or
+CSV encoding) with chalice.test.Client. Before and after are measured interleaved, in rounds, so
+that load from elsewhere on the machine hits both alike. Every case is also shown against
+baselines measured in the same run: a bare `SELECT 1` round trip and the same page on the 1k-row
+channel. Numbers are for reading, not asserting.
 """
 from __future__ import annotations
 
@@ -152,7 +153,15 @@ def cases(world: dict) -> list[tuple[str, str, dict]]:
     ]
 
 
-def measure(world: dict, runs: int) -> list[tuple[str, float, float, int | None]]:
+def _use(url: str) -> None:
+    from chalicelib.container import reset
+
+    os.environ["DATABASE_URL"] = url
+    reset()
+
+
+def measure(world: dict, urls: dict[str, str], runs: int, rounds: int = 10) -> dict[str, list]:
+    """phase -> [(label, p50, p99, total)], the phases alternating round by round."""
     import json
 
     from chalice.test import Client
@@ -162,35 +171,53 @@ def measure(world: dict, runs: int) -> list[tuple[str, float, float, int | None]
 
     if "GET" not in app.routes.get("/channels/{channel_id}/messages", {}):
         app.register_blueprint(bp)  # until app.py registers it
-    db = reader_service().messages.db
-    results: list[tuple[str, float, float, int | None]] = []
+    per_round = max(1, runs // rounds)
+    headers = {"Authorization": f"Bearer {world['token']}"}
+    results: dict[str, list] = {phase: [] for phase in urls}
+
+    def run(label: str, make_call, total_of) -> None:
+        samples: dict[str, list[float]] = {phase: [] for phase in urls}
+        totals: dict[str, int | None] = {}
+        for _ in range(rounds):
+            for phase, url in urls.items():
+                _use(url)
+                call = make_call()
+                totals[phase] = total_of(call())
+                samples[phase] += _time(call, per_round, warmup=2)
+        for phase in urls:
+            results[phase].append((label, _pct(samples[phase], .5), _pct(samples[phase], .99), totals[phase]))
+        print(f"  measured: {label}", flush=True)
 
     def select_one():
-        with db.transaction() as conn:
-            conn.execute("SELECT 1").fetchone()
+        db = reader_service().messages.db
 
-    samples = _time(select_one, runs * 3)
-    results.append(("baseline: SELECT 1 round trip", _pct(samples, .5), _pct(samples, .99), None))
-    headers = {"Authorization": f"Bearer {world['token']}"}
+        def call():
+            with db.transaction() as conn:
+                conn.execute("SELECT 1").fetchone()
+        return call
+
+    run("baseline: SELECT 1 round trip", select_one, lambda _: None)
     with Client(app) as client:
         for label, channel, params in cases(world):
-            url = f"/channels/{channel}/messages?{urlencode(params)}"
+            path = f"/channels/{channel}/messages?{urlencode(params)}"
 
-            def call(url=url):
-                r = client.http.get(url, headers=headers)
-                assert r.status_code == 200, r.body[:300]
-                return r
+            def make_call(path=path):
+                def call():
+                    r = client.http.get(path, headers=headers)
+                    assert r.status_code == 200, r.body[:300]
+                    return r
+                return call
 
-            body = call().body
-            total = body.count(b"\n") - 1 if params.get("format") == "csv" else json.loads(body)["total"]
-            samples = _time(call, runs)
-            results.append((label, _pct(samples, .5), _pct(samples, .99), total))
+            def total_of(r, csv=params.get("format") == "csv"):
+                return r.body.count(b"\n") - 1 if csv else json.loads(r.body)["total"]
+
+            run(label, make_call, total_of)
     return results
 
 
-def report(before, after) -> None:
-    base_rt = after[0][1]
-    base_page = after[1][1]
+def report(results: dict[str, list]) -> None:
+    before, after = results["before"], results["after"]
+    base_rt, base_page = after[0][1], after[1][1]
     print()
     print(f"{'case':52} {'total':>9} {'p50 ms':>8} {'p99 ms':>8} {'p50 ms':>8} {'p99 ms':>8} {'speedup':>8}"
           f" {'x 1k-page':>10} {'x SELECT 1':>11}")
@@ -235,14 +262,24 @@ def copy_cost(url: str, world: dict, rows: int = 100_000) -> float:
     return elapsed
 
 
+def _database(url: str, name: str, template: str | None = None) -> str:
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+    return make_conninfo(url, dbname=name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="SenML rows in the big channels")
-    parser.add_argument("--runs", type=int, default=200, help="timed requests per case")
+    parser.add_argument("--runs", type=int, default=200, help="timed requests per case and phase")
     args = parser.parse_args(argv)
     _env()
 
     from chalicelib.container import reset
+    from chalicelib.store.db import Database
     from chalicelib.store.migrate import MIGRATIONS_DIR, migrate, pending
     from devstack.postgres import start_postgres
 
@@ -253,26 +290,34 @@ def main(argv: list[str] | None = None) -> int:
         if version < READER_MIGRATIONS_FROM:
             shutil.copy(path, early / path.name)
     url, server = start_postgres(tmp / "pg")
+    urls: dict[str, str] = {}
     try:
-        os.environ["DATABASE_URL"] = url
-        reset()
-        migrate(url, early)
-        world = load(url, args.rows)
-        index_report(url)
-        copy_before = copy_cost(url, world)
-        before = measure(world, args.runs)
+        urls["before"] = _database(url, "bench_before")
+        _use(urls["before"])
+        migrate(urls["before"], early)
+        world = load(urls["before"], args.rows)
+        urls["after"] = _database(url, "bench_after", template="bench_before")
         t = time.perf_counter()
-        applied = migrate(url)
+        applied = migrate(urls["after"])
         built = time.perf_counter() - t
-        vacuum(url)
-        print(f"applied {', '.join(applied) or 'nothing'} in {built:.1f} s")
-        index_report(url)
-        copy_after = copy_cost(url, world)
-        print(f"COPY of 100k more rows: {copy_before:.2f} s before 030, {copy_after:.2f} s after"
-              f" (x{copy_after / copy_before:.2f}: the write cost of the extra indexes)")
-        after = measure(world, args.runs)
-        report(before, after)
+        vacuum(urls["after"])
+        print(f"after: applied {', '.join(applied) or 'nothing'} in {built:.1f} s")
+        for phase in urls:
+            print(f"{phase}: ", end="")
+            index_report(urls[phase])
+        costs: dict[str, list[float]] = {phase: [] for phase in urls}
+        for _ in range(3):
+            for phase in urls:
+                costs[phase].append(copy_cost(urls[phase], world))
+        for phase in urls:
+            vacuum(urls[phase])  # the rolled-back rows are dead tuples: leave both tables clean
+        b, a = sorted(costs["before"])[1], sorted(costs["after"])[1]
+        print(f"COPY of 100k more rows (median of 3): {b:.2f} s before 030, {a:.2f} s after"
+              f" (x{a / b:.2f}: the write cost of the extra indexes)", flush=True)
+        report(measure(world, urls, args.runs))
     finally:
+        for phase_url in urls.values():
+            Database(phase_url).close()
         reset()
         if server is not None:
             server.cleanup()

@@ -161,7 +161,7 @@ def measure(world: dict, runs: int, things: int) -> list[tuple[str, float, float
             ("name+tag+metadata", get("/things", "big", name="sensor", tag="floor-7",
                                       metadata=json.dumps({"model": "m17"}))),
             ("admin: GET /things (all users)", get("/things", "admin")),
-            ("GET /channels/{id}/things (10k)", get(f"/channels/{world['channel']}/things", "big")),
+            ("GET /channels/{id}/things (10k linked)", get(f"/channels/{world['channel']}/things", "big")),
             ("... connected=false (90k)", get(f"/channels/{world['channel']}/things", "big", connected="false")),
         ]
         for label, call in cases:

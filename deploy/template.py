@@ -99,6 +99,8 @@ def parameters() -> dict:
         "MailFrom": _param("String", "", "Verified SES sender for password-reset mail (empty: mail goes to "
                                          "the function log)"),
         "IotDataEndpoint": _param("String", "", "The account's iot:Data-ATS endpoint (deploy looks it up)"),
+        "SecretsVersion": _param("String", "1", "Change it after rotating a secret: every function gets a new "
+                                                "environment, so no container keeps the old value cached"),
     }
 
 
@@ -328,6 +330,7 @@ def environment(stage: Stage) -> dict:
         "IOT_POLICY_PREFIX": stage.prefix,
         "MAIL_SENDER": _if("HasMailFrom", "ses", "log"),
         "MAIL_FROM": _if("HasMailFrom", _ref("MailFrom"), NO_VALUE),
+        "SECRETS_VERSION": _ref("SecretsVersion"),
     }
 
 

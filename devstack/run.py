@@ -23,6 +23,7 @@ def main() -> int:
     base = stack.api_url
     print(f"""
 The platform is running.
+  Dashboard:  {stack.dashboard_url}   (log in as below, or sign up)
   API:        {base}   (OpenAPI: {base}/openapi.json)
   MQTT:       {stack.ports.host}:{stack.ports.mqtt} over TLS (IoT Core stand-in; CA {stack.state / 'iot' / 'ca.pem'})
   AWS (moto): {stack.env['AWS_ENDPOINT_URL']}   backup table {stack.env['BACKUP_TABLE']}, retry queue + DLQ

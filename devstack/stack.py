@@ -56,6 +56,10 @@ class LocalStack:
     def api_url(self) -> str:
         return f"http://{self.ports.host}:{self.ports.api}"
 
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://{self.ports.host}:{self.ports.dashboard}"
+
     def start(self) -> LocalStack:
         for port, variable in ((self.ports.api, "API_PORT"), (self.ports.moto, "MOTO_PORT"),
                                (self.ports.mqtt, "MQTT_PORT"), (self.ports.dashboard, "DASHBOARD_PORT")):
@@ -111,6 +115,12 @@ class LocalStack:
         poller = SqsPoller(self.env["RETRY_QUEUE_URL"], app_module.retry, wait_seconds=1)
         poller.start()
         self._stops.append(poller.stop)
+
+        from devstack.dashboard_server import serve_dashboard
+
+        dashboard = serve_dashboard(self.ports.host, self.ports.dashboard, self.api_url,
+                                    extra_config={"mqtt": {"host": self.ports.host, "port": self.ports.mqtt}})
+        self._stops.append(dashboard.shutdown)
 
         from devstack.broker import start_broker
 

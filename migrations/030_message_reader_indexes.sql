@@ -1,9 +1,12 @@
--- Indexes for the readers API (GET /channels/{id}/messages); benchmarks/readers.py measures them.
+-- Index for the readers API (GET /channels/{id}/messages); benchmarks/readers.py measures it.
 --
 -- Dashboards read one SenML name of a channel over a time range, as a page or as interval
--- aggregates. (channel, name, time) finds exactly those rows, and with value included
--- the aggregates and the page total (count) are answered from the index alone
--- (index-only scans), without visiting the table.
+-- aggregates. (channel, name, time) finds exactly those rows, and with value included the
+-- aggregates and the page total (count) come from the index alone (index-only scans),
+-- without visiting the table. Measured on 1M rows: name-filtered pages 6x faster, one-day
+-- hourly AVG 2x, 7-day daily MAX 4x.
+--
+-- Deliberately not added: (channel, publisher, time). It made publisher-filtered pages 1.8x
+-- faster but, together with this one, more than doubled the cost of every COPY/INSERT, and
+-- ingestion matters more than a filter dashboards rarely use.
 CREATE INDEX messages_channel_name_time ON messages (channel, name, time DESC) INCLUDE (value);
--- "What did this device send": the publisher filter, newest first.
-CREATE INDEX messages_channel_publisher_time ON messages (channel, publisher, time DESC);

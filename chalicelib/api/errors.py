@@ -36,3 +36,17 @@ def error_middleware(event, get_response):
             "message": body.get("Message", ""),
         }
     return response
+
+
+def cors_middleware(cors):
+    """Add the CORS headers to every response, errors included: Chalice adds them only to
+    successful view responses, and a browser cannot read an error without them."""
+    headers = cors.get_access_control_headers()
+
+    def add_cors(event, get_response):
+        response = get_response(event)
+        for key, value in headers.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    return add_cors

@@ -82,8 +82,10 @@ _ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "message
 _LIST_PARAMS = ["offset", "limit", "name", "tag", "metadata", "status"]
 
 
-def _operation(name: str, path: str, method: str, schemas: dict) -> dict:
-    model, status, response, summary = OPERATIONS[name]
+def _operation(name: str, path: str, method: str, schemas: dict, doc: str | None) -> dict:
+    # Blueprint routes describe themselves: the first line of the view's docstring.
+    default = (None, 200, None, (doc or name).strip().splitlines()[0])
+    model, status, response, summary = OPERATIONS.get(name, default)
     op: dict[str, Any] = {"operationId": name, "summary": summary, "responses": {}}
     params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": {"type": "string"}}
               for p in path.split("/") if p.startswith("{")]
@@ -104,7 +106,9 @@ def _operation(name: str, path: str, method: str, schemas: dict) -> dict:
     op["responses"][str(status)] = ok
     op["responses"]["default"] = {"description": "error", "content": {
         "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    if name not in ("health", "openapi", "issue_token", "password_reset_request", "password_reset"):
+    if name in ("publish", "publish_subtopic"):
+        op["security"] = [{"thingAuth": []}]
+    elif name not in ("health", "openapi", "issue_token", "password_reset_request", "password_reset"):
         op["security"] = [{"bearerAuth": []}]
     return op
 
@@ -124,7 +128,8 @@ def _build(routes: dict, version: str) -> dict:
     paths: dict[str, Any] = {}
     for path, methods in sorted(routes.items()):
         for method, entry in methods.items():
-            paths.setdefault(path, {})[method.lower()] = _operation(entry.view_name, path, method, schemas)
+            paths.setdefault(path, {})[method.lower()] = _operation(entry.view_name, path, method, schemas,
+                                                                  entry.view_function.__doc__)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Choovio IoT platform API", "version": version,

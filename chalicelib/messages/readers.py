@@ -145,8 +145,21 @@ def _boolean(params: dict, name: str) -> bool | None:
 
 
 def wants_csv(accept: str | None) -> bool:
-    """True when the Accept header prefers text/csv (any listed media type equal to it)."""
-    return any(part.split(";")[0].strip().lower() == "text/csv" for part in (accept or "").split(","))
+    """True when text/csv is the Accept header's preferred media type (highest q, first among equals)."""
+    best, best_q = None, 0.0
+    for part in (accept or "").split(","):
+        media, *options = (p.strip().lower() for p in part.split(";"))
+        q = 1.0
+        for option in options:
+            name, _, value = option.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if media and q > best_q:
+            best, best_q = media, q
+    return best == "text/csv"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ _USER_COLS = "id, name, identity, secret_hash, tags, metadata, role, status, cre
 _THING_COLS = "t.id, t.owner_id, t.name, t.identity, t.key_enc, t.tags, t.metadata, t.status, t.created_at, t.updated_at"
 _CHANNEL_COLS = "c.id, c.owner_id, c.name, c.description, c.metadata, c.status, c.created_at, c.updated_at"
 _MAX_BIGINT = 2**63 - 1
+_FEW = 5000  # matches of a GIN-indexed filter that are cheaper to collect and sort than to find in order
 
 
 def _like(text: str) -> str:
@@ -34,6 +35,7 @@ class _Filters:
     def __init__(self) -> None:
         self.clauses: list[str] = []
         self.params: list[Any] = []
+        self.indexed = False  # a filter a GIN index answers (tag, metadata)
 
     def add(self, clause: str, *params: Any) -> None:
         self.clauses.append(clause)
@@ -44,8 +46,11 @@ class _Filters:
             self.add(f"{alias}.name ILIKE %s", _like(query.name))
         if query.metadata:
             self.add(f"{alias}.metadata @> %s", Jsonb(query.metadata))
+            self.indexed = True
         if query.tag and with_tags:
-            self.add(f"%s = ANY({alias}.tags)", query.tag)
+            # Containment (not "= ANY") so that the GIN index on tags can answer it.
+            self.add(f"{alias}.tags @> ARRAY[%s]::text[]", query.tag)
+            self.indexed = True
         if query.status != "all":
             self.add(f"{alias}.status = %s", query.status)
 
@@ -118,7 +123,7 @@ class PostgresStore:
                           [(f"FROM users u WHERE {f.where}", f.params)], query, self._user)
 
     def _page(self, table: str, cols: str, alias: str, branches: list[tuple[str, list]], query: ListQuery,
-              build) -> Page:
+              build, indexed: bool = False) -> Page:
         """One page, newest first, and the total.
 
         `branches` are disjoint "FROM ... WHERE ..." fragments over `alias` whose union is the result.
@@ -126,26 +131,41 @@ class PostgresStore:
         index covers the filters); only the page's rows are then read whole. The total is a count,
         run only when the page does not tell it. (A count(*) OVER () window would read and sort
         every match on every page.)
+
+        With a GIN-indexed filter (`indexed`) the count comes first and picks the plan: walking the
+        index in order until enough rows match is fast when matches are many, but reads nearly every
+        row when a few matches sit far back; so up to _FEW matches are collected through the GIN
+        index and sorted instead (the OFFSET 0 keeps the planner from walking in order).
         """
         a = alias
         enough = min(query.offset + query.limit, _MAX_BIGINT)
-        ids = " UNION ALL ".join(
-            f"(SELECT {a}.id, {a}.created_at {frm} ORDER BY {a}.created_at DESC, {a}.id LIMIT %s)"
-            for frm, _ in branches
-        )
-        stmt = (
-            f"SELECT {cols} FROM {table} {a} JOIN (SELECT v.id FROM ({ids}) v"
-            f" ORDER BY v.created_at DESC, v.id LIMIT %s OFFSET %s) page ON page.id = {a}.id"
-            f" ORDER BY {a}.created_at DESC, {a}.id"
-        )
-        params = [p for _, branch in branches for p in (*branch, enough)]
+        count = " + ".join(f"(SELECT count(*) {frm})" for frm, _ in branches)
+        count_params = [p for _, b in branches for p in b]
+        total = None
         with self.db.transaction() as conn:
+            if indexed:
+                total = conn.execute(f"SELECT {count} AS n", count_params).fetchone()["n"]
+                if total == 0 or query.offset >= total:
+                    return Page(total=total, offset=query.offset, limit=query.limit, items=[])
+            few = total is not None and total <= _FEW
+            ids = " UNION ALL ".join(
+                f"(SELECT x.id, x.created_at FROM (SELECT {a}.id, {a}.created_at {frm} OFFSET 0) x"
+                f" ORDER BY x.created_at DESC, x.id LIMIT %s)" if few else
+                f"(SELECT {a}.id, {a}.created_at {frm} ORDER BY {a}.created_at DESC, {a}.id LIMIT %s)"
+                for frm, _ in branches
+            )
+            stmt = (
+                f"SELECT {cols} FROM {table} {a} JOIN (SELECT v.id FROM ({ids}) v"
+                f" ORDER BY v.created_at DESC, v.id LIMIT %s OFFSET %s) page ON page.id = {a}.id"
+                f" ORDER BY {a}.created_at DESC, {a}.id"
+            )
+            params = [p for _, branch in branches for p in (*branch, enough)]
             rows = conn.execute(stmt, [*params, query.limit, query.offset]).fetchall()
-            if 0 < len(rows) < query.limit or (not rows and query.offset == 0):
-                total = query.offset + len(rows)  # the matches end on this page
-            else:
-                count = " + ".join(f"(SELECT count(*) {frm})" for frm, _ in branches)
-                total = conn.execute(f"SELECT {count} AS n", [p for _, b in branches for p in b]).fetchone()["n"]
+            if total is None:
+                if 0 < len(rows) < query.limit or (not rows and query.offset == 0):
+                    total = query.offset + len(rows)  # the matches end on this page
+                else:
+                    total = conn.execute(f"SELECT {count} AS n", count_params).fetchone()["n"]
         return Page(total=total, offset=query.offset, limit=query.limit, items=[build(r) for r in rows])
 
     # -- things ----------------------------------------------------------
@@ -228,7 +248,7 @@ class PostgresStore:
                 (f"FROM things t JOIN thing_shares s ON s.thing_id = t.id"
                  f" WHERE s.user_id = %s AND t.owner_id <> %s AND {f.where}", [viewer, viewer, *f.params]),
             ]
-        return self._page("things", _THING_COLS, "t", branches, query, self._thing)
+        return self._page("things", _THING_COLS, "t", branches, query, self._thing, f.indexed)
 
     def delete_thing(self, thing_id: str) -> None:
         with self.db.transaction() as conn:
@@ -301,7 +321,7 @@ class PostgresStore:
             f.add(f"{exists} (SELECT 1 FROM connections k WHERE k.channel_id = c.id AND k.thing_id = %s)",
                   thing_id)
         return self._page("channels", _CHANNEL_COLS, "c", [(f"FROM channels c WHERE {f.where}", f.params)], query,
-                          self._channel)
+                          self._channel, f.indexed)
 
     def delete_channel(self, channel_id: str) -> None:
         with self.db.transaction() as conn:

@@ -31,7 +31,7 @@ export function baseUrl() {
   return base || window.location.origin;
 }
 
-/** Called with 'login' or 'logout' when the session starts or ends (including an expired refresh). */
+/** Called with 'login', 'logout' (asked for) or 'expired' (the refresh token was refused). */
 export function onSessionChange(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);
@@ -138,7 +138,7 @@ export function refresh() {
         const err = await errorFrom(response);
         if (response.status === 401 || response.status === 403) {
           clearTokens();
-          emit('logout');
+          emit('expired');
           throw new ApiError(401, err.error, 'Your session has expired. Please log in again.');
         }
         throw err;

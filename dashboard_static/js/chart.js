@@ -2,11 +2,18 @@
 import uPlot from '../vendor/uplot/uPlot.esm.js';
 import { h, replace } from './dom.js';
 
+/** A theme color resolved to rgb() (canvas needs a plain color, not var() or color-mix()). */
 function cssVar(name) {
-  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  const probe = document.createElement('span');
+  probe.hidden = true;
+  probe.style.color = `var(${name})`;
+  document.body.append(probe);
+  const color = getComputedStyle(probe).color;
+  probe.remove();
+  return color;
 }
 
-const SERIES_VARS = ['--color-primary', '--color-secondary', '--color-accent', '--color-ok', '--color-danger', '--color-muted'];
+const SERIES_VARS = ['--color-chart-1', '--color-chart-2', '--color-chart-3', '--color-ok', '--color-danger', '--color-muted'];
 
 /**
  * Draw series into `container`: timeSeriesChart(el, {x: [seconds...], series: [{label, values}],

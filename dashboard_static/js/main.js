@@ -178,7 +178,6 @@ function syncThemeButton() {
   const dark = effectiveTheme() === 'dark';
   const btn = document.getElementById('theme-toggle');
   btn.setAttribute('aria-pressed', String(dark));
-  btn.textContent = 'Dark mode';
 }
 
 function initTheme() {
@@ -230,11 +229,14 @@ async function start() {
   }
 
   api.onSessionChange((kind) => {
-    if (kind === 'logout') {
+    if (kind === 'logout' || kind === 'expired') {
       forget();
       showChrome(false);
       const { path, query } = parseHash();
-      navigate('/login', path === '/login' || path === '/' ? Object.fromEntries(query) : {});
+      if (path === '/login') return;
+      // After an expired session, come back here once logged in again; after "Log out", start afresh.
+      const here = `${path}${query.toString() ? `?${query}` : ''}`;
+      navigate('/login', kind === 'expired' && path !== '/' ? { next: here } : {});
     }
   });
   window.addEventListener('hashchange', route);

@@ -354,15 +354,38 @@ def test_old_key_stops_working_after_rotation(api, alice):
     assert services().things.identify("rotated-key-0123456789").id == thing["id"]
 
 
-def test_thing_keys_and_passwords_are_never_logged(api, caplog, make_user):
-    caplog.set_level(logging.DEBUG)
-    alice = make_user("alice")
-    chosen = "never-log-this-key-42"
-    thing = api.thing(alice.token, credentials={"secret": chosen})
-    api.call("PATCH", f"/things/{thing['id']}/secret", {}, alice.token)
-    rotated = api.call("GET", f"/things/{thing['id']}", token=alice.token).json["credentials"]["secret"]
-    api.call("POST", "/users/tokens/issue", {"identity": alice.email, "secret": "wrong-password-xyz"})
-    api.call("POST", "/things", {"credentials": {"secret": chosen}}, alice.token)  # a 409
-    text = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def test_thing_keys_and_passwords_are_never_logged(api, make_user, monkeypatch):
+    # Every logger, at DEBUG, including those that do not propagate to the root (Chalice's app logger).
+    collect = _Collect()
+    collect.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict))]
+    for logger in loggers:
+        monkeypatch.setattr(logger, "level", logging.DEBUG)
+        logger.addHandler(collect)
+    try:
+        alice = make_user("alice")
+        chosen = "never-log-this-key-42"
+        thing = api.thing(alice.token, credentials={"secret": chosen})
+        api.call("PATCH", f"/things/{thing['id']}/secret", {}, alice.token)
+        rotated = api.call("GET", f"/things/{thing['id']}", token=alice.token).json["credentials"]["secret"]
+        api.call("POST", "/users/tokens/issue", {"identity": alice.email, "secret": "wrong-password-xyz"})
+        api.call("POST", "/things", {"credentials": {"secret": chosen}}, alice.token)  # a 409
+        api.call("POST", f"/channels/{uuid.uuid4()}/messages", [{"n": "x", "v": 1}],
+                 headers={"Authorization": f"Thing {rotated}"})  # a refused publish is logged
+        logging.getLogger("platform.canary").warning("canary")
+    finally:
+        for logger in loggers:
+            logger.removeHandler(collect)
+    text = "\n".join(collect.lines)
+    assert "canary" in text  # the capture works
     for secret in (chosen, rotated, PASSWORD, "wrong-password-xyz", alice.token):
         assert secret not in text

@@ -198,8 +198,8 @@ def test_non_uuid_ids_are_400(api, world, route):
     for bad in BAD_IDS:
         for field in ("thing", "channel", "user"):
             url = route.url(world, **{field: bad})
-            if bad not in url:
-                continue
+            if url == route.url(world):
+                continue  # the route has no such id
             r = api.call(route.method, url, body, world.admin.token)
             assert_error(r, 400)
 

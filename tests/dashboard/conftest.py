@@ -48,7 +48,7 @@ class Mailbox(logging.Handler):
         self.mails.append(record.getMessage())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def mailbox():
     box = Mailbox()
     logger = logging.getLogger("platform.mail")
@@ -58,20 +58,19 @@ def mailbox():
 
 
 class CorsOnErrors:
-    """Test-only stand-in for a missing API fix (see test_api_errors_are_readable_cross_origin).
+    """Test-only stand-in for a missing API fix (see test_cors.py).
 
     Errors answered by chalicelib.api.errors.error_middleware skip Chalice's CORS step, so a browser on
     another origin cannot read any 4xx/5xx body (a wrong password looks like a network failure). This
     middleware, installed outermost and only while the app lacks the fix, adds the app's own CORS headers.
     """
 
-    def __init__(self, app) -> None:
-        self.headers = app.api.cors.get_access_control_headers() if app.api.cors else {}
-        self.enabled = True
+    def __init__(self, headers: dict) -> None:
+        self.headers = headers
 
     def __call__(self, event, get_response):
         response = get_response(event)
-        if self.enabled and response.status_code >= 400:
+        if response.status_code >= 400:
             for name, value in self.headers.items():
                 response.headers.setdefault(name, value)
         return response
@@ -85,23 +84,46 @@ def errors_carry_cors(app) -> bool:
     return response.status_code == 401 and "Access-Control-Allow-Origin" in response.headers
 
 
-@pytest.fixture(scope="session")
-def cors_shim(database_url):
+@dataclass
+class CorsGaps:
+    """What the app lacked for a cross-origin dashboard when the session started (and the tests patched)."""
+
+    routes_without_cors: list[str] = field(default_factory=list)
+    errors_without_cors: bool = False
+
+
+@pytest.fixture(scope="package")
+def cors_gaps(database_url):
+    """Patch, for the browser tests only, the CORS gaps of the app as found (reported by test_cors.py)."""
     from app import app
 
+    gaps = CorsGaps()
+    cors = app.api.cors
+    patched_entries = []
     shim = None
-    if app.api.cors and not errors_carry_cors(app):
-        warnings.warn("API error responses carry no CORS headers: the dashboard tests add them "
-                      "(tests/dashboard/conftest.py CorsOnErrors) until chalicelib/api/errors.py does", stacklevel=1)
-        shim = CorsOnErrors(app)
-        app.middleware_handlers.insert(0, (shim, "http"))
-    yield shim
+    if cors:
+        # Routes registered before app.api.cors was set (blueprints) carry no CORS configuration.
+        for path, methods in app.routes.items():
+            for method, entry in methods.items():
+                if entry.cors is None:
+                    gaps.routes_without_cors.append(f"{method} {path}")
+                    entry.cors = cors
+                    patched_entries.append(entry)
+        if not errors_carry_cors(app):
+            gaps.errors_without_cors = True
+            shim = CorsOnErrors(cors.get_access_control_headers())
+            app.middleware_handlers.insert(0, (shim, "http"))
+    if gaps.routes_without_cors or gaps.errors_without_cors:
+        warnings.warn(f"the API is not fully usable cross-origin; the dashboard tests patch it: {gaps}", stacklevel=1)
+    yield gaps
+    for entry in patched_entries:
+        entry.cors = None
     if shim is not None:
         app.middleware_handlers.remove((shim, "http"))
 
 
-@pytest.fixture(scope="session")
-def stack(database_url, mailbox, cors_shim):
+@pytest.fixture(scope="package")
+def stack(database_url, mailbox, cors_gaps):
     from app import app
     from chalicelib.container import reset
     from devstack.api_server import serve
@@ -117,7 +139,7 @@ def stack(database_url, mailbox, cors_shim):
     api.shutdown()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `bash scripts/install-browser.sh` (Debian's chromium)")
@@ -254,7 +276,7 @@ def ui(browser, stack, request):
 @pytest.fixture
 def phone(browser, stack, request):
     yield from _browser_page(browser, stack, request, viewport={"width": 390, "height": 844},
-                             device_scale_factor=2, is_mobile=True, has_touch=True)
+                             device_scale_factor=2, is_mobile=True, has_touch=True, reduced_motion="reduce")
 
 
 def unique_email(prefix: str = "user") -> str:
@@ -269,29 +291,7 @@ def user(api):
 
 
 def readers_available() -> bool:
-    """GET /channels/{id}/messages is served by the app, or its blueprint can be mounted for the tests."""
+    """GET /channels/{id}/messages is served by the app."""
     from app import app
 
-    if "GET" in app.routes.get(READERS_ROUTE, {}):
-        return True
-    try:
-        import chalicelib.routes.readers  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.fixture(scope="module")
-def readers_route():
-    """Serve the messages reader while app.py does not register it yet (as tests/readers does);
-    removed afterwards so other suites see the app exactly as app.py builds it."""
-    from app import app
-
-    added = "GET" not in app.routes.get(READERS_ROUTE, {})
-    if added:
-        from chalicelib.routes.readers import bp
-
-        app.register_blueprint(bp)
-    yield
-    if added:
-        del app.routes[READERS_ROUTE]["GET"]
+    return "GET" in app.routes.get(READERS_ROUTE, {})

@@ -9,11 +9,8 @@ import pytest
 
 from tests.dashboard.conftest import PASSWORD, readers_available, unique_email
 
-pytestmark = [
-    pytest.mark.skipif(not readers_available(), reason="the messages reader (GET /channels/{id}/messages) is not "
-                                                       "in the app yet"),
-    pytest.mark.usefixtures("readers_route"),
-]
+pytestmark = pytest.mark.skipif(not readers_available(),
+                                reason="the messages reader (GET /channels/{id}/messages) is not in the app yet")
 
 
 def setup_channel(api, email: str, things: int = 1):

@@ -21,9 +21,18 @@ def built(request):
 
 
 def test_cfn_lint_reports_nothing(built):
+    # build.package() ran cfn-lint on sam.json and template.json (and fails on any finding).
     stage, report, _ = built
     assert report["cfn_lint"] == []
-    assert cfn_lint(stage.build_dir / "sam.json", stage.build_dir / "template.json") == []
+    assert (stage.build_dir / "sam.json").exists() and (stage.build_dir / "template.json").exists()
+
+
+def test_cfn_lint_does_report_a_broken_template(tmp_path):
+    # The check above means something only if cfn-lint speaks up when it should.
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue",
+                                                      "Properties": {"VisibilityTimeout": "soon"}}}}))
+    assert cfn_lint(broken)
 
 
 def test_rule_sql_equals_the_files_in_iot_rules(built):

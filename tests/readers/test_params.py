@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import BadRequest
-from chalicelib.messages.readers import CSV_MAX_ROWS, Interval, MessageQuery, wants_csv
+from chalicelib.messages.readers import CSV_MAX_ROWS, Interval, MessageQuery
 from tests.readers.helpers import path
 
 BAD = [
@@ -93,15 +93,21 @@ def test_query_defaults_and_normalisation():
 
 @pytest.mark.parametrize("params,accept,csv", [
     ({"format": "csv"}, None, True),
+    ({"format": "csv"}, "application/json", True),
     ({}, "text/csv", True),
-    ({}, "application/json, text/csv;q=0.5", True),
+    ({}, "Text/CSV; charset=utf-8", True),
+    ({}, "text/csv, application/json", True),
+    ({}, "application/json;q=0.5, text/csv", True),
+    ({}, "application/json, text/csv;q=0.5", False),
+    ({}, "application/json, text/csv", False),
     ({"format": "json"}, "text/csv", True),
     ({}, "application/json", False),
     ({}, "*/*", False),
+    ({}, None, False),
+    ({}, "text/csv;q=abc, application/json;q=0.1", False),
 ])
-def test_csv_is_chosen_by_format_or_accept(params, accept, csv):
+def test_csv_is_chosen_by_format_or_preferred_accept(params, accept, csv):
     assert MessageQuery.from_params(params, accept).csv is csv
-    assert wants_csv(accept) is (accept is not None and "text/csv" in accept)
 
 
 def test_export_cap_fits_a_lambda_response():
