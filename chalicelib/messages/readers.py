@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -36,7 +35,6 @@ DEFAULT_LIMIT = 10
 CSV_MAX_ROWS = 30_000
 # After PostgreSQL was found unreachable, go straight to the backup for this long instead of
 # making every request wait for the connection timeout again.
-PG_RETRY_AFTER = 10.0
 
 COMPARATORS = {"eq": "=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 AGGREGATIONS = ("MIN", "MAX", "AVG", "SUM", "COUNT")
@@ -414,8 +412,7 @@ class ReaderService:
 
     def __init__(self, messages: MessageRepository, users: _Users, channels: _Channels, things: _Things,
                  connections: _Connections, backup: BackupMessageReader | None = None,
-                 token_subject: Callable[[str], str] | None = None,
-                 retry_after: float = PG_RETRY_AFTER, clock: Callable[[], float] = time.monotonic) -> None:
+                 token_subject: Callable[[str], str] | None = None) -> None:
         self.messages = messages
         self.users = users
         self.channels = channels
@@ -423,9 +420,6 @@ class ReaderService:
         self.connections = connections
         self.backup = backup
         self.token_subject = token_subject
-        self.retry_after = retry_after
-        self.clock = clock
-        self._pg_down_until = 0.0
 
     def authorize(self, creds: ReadCredentials, channel_id: str) -> None:
         if creds.user_token:
@@ -438,14 +432,14 @@ class ReaderService:
             raise Forbidden("this thing is not connected to the channel")
 
     def read(self, creds: ReadCredentials, channel_id: str, query: MessageQuery) -> MessagePage:
-        if self._try_postgres():
-            try:
-                self.authorize(creds, channel_id)
-                return self.messages.read(channel_id, query)
-            except Unavailable:
-                if self.backup is None:
-                    raise
-                self._postgres_failed()
+        # While PostgreSQL is down, Database fails fast (DB_FAIL_FAST_SECONDS), so trying it first
+        # on every request costs nothing.
+        try:
+            self.authorize(creds, channel_id)
+            return self.messages.read(channel_id, query)
+        except Unavailable:
+            if self.backup is None:
+                raise
         return self._read_backup(creds, channel_id, query)
 
     def export(self, creds: ReadCredentials, channel_id: str, query: MessageQuery) -> Export:
@@ -459,7 +453,7 @@ class ReaderService:
         if query.aggregation:
             page = self.read(creds, channel_id, replace(query, limit=wanted))
             export.chunks, export.degraded = iter([page.messages]), page.degraded
-        elif self._try_postgres():
+        else:
             try:
                 self.authorize(creds, channel_id)
                 chunks = self.messages.export(channel_id, query, wanted)
@@ -468,20 +462,11 @@ class ReaderService:
             except Unavailable:
                 if self.backup is None:
                     raise
-                self._postgres_failed()
                 export = self._export_backup(creds, channel_id, replace(query, limit=wanted))
-        else:
-            export = self._export_backup(creds, channel_id, replace(query, limit=wanted))
         export.chunks = _capped(export, export.chunks, cap)
         return export
 
     # -- degraded mode -----------------------------------------------------------
-
-    def _try_postgres(self) -> bool:
-        return self.backup is None or self.clock() >= self._pg_down_until
-
-    def _postgres_failed(self) -> None:
-        self._pg_down_until = self.clock() + self.retry_after
 
     def _authorize_degraded(self, creds: ReadCredentials, channel_id: str) -> None:
         assert self.backup is not None

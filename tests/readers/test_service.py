@@ -1,4 +1,4 @@
-"""ReaderService with fakes: authorization order, the fallback, the short-circuit while PostgreSQL is down."""
+"""ReaderService with fakes: authorization order and the fallback while PostgreSQL is down."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -85,20 +85,13 @@ def _subject(token):
 
 
 @pytest.fixture
-def clock():
-    now = [1000.0]
-    return now
-
-
-@pytest.fixture
 def fakes():
     return Fakes()
 
 
-def _service(fakes, backup=None, clock=None):
+def _service(fakes, backup=None):
     return ReaderService(messages=fakes, users=fakes, channels=fakes, things=fakes, connections=fakes,
-                         backup=backup, token_subject=_subject, retry_after=10.0,
-                         clock=(lambda: clock[0]) if clock else (lambda: 0.0))
+                         backup=backup, token_subject=_subject)
 
 
 OWNER = ReadCredentials(user_token="owner-token")
@@ -133,17 +126,14 @@ def test_without_a_backup_unavailable_propagates(fakes):
         _service(fakes).read(OWNER, CHANNEL, MessageQuery())
 
 
-def test_fallback_then_short_circuit_then_retry(fakes, clock):
+def test_fallback_while_down_then_back_to_postgres(fakes):
     backup = FakeBackup()
-    service = _service(fakes, backup, clock)
+    service = _service(fakes, backup)
     fakes.pg_up = False
     page = service.read(OWNER, CHANNEL, MessageQuery())
-    assert page.degraded and backup.reads == 1 and fakes.calls == ["authenticate"]
-    clock[0] += 9  # still inside the window: PostgreSQL is not even tried
-    assert service.read(OWNER, CHANNEL, MessageQuery()).degraded
-    assert fakes.calls == ["authenticate"] and backup.reads == 2
-    fakes.pg_up = True
-    clock[0] += 2  # window over: back to PostgreSQL
+    assert page.degraded and backup.reads == 1
+    assert service.read(OWNER, CHANNEL, MessageQuery()).degraded and backup.reads == 2
+    fakes.pg_up = True  # the next request goes to PostgreSQL again
     page = service.read(OWNER, CHANNEL, MessageQuery())
     assert not page.degraded and page.total == 10 and backup.reads == 2
 
