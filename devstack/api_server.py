@@ -5,7 +5,7 @@ import errno
 import threading
 
 from chalice.config import Config
-from chalice.local import create_local_server
+from chalice.local import LocalChalice, LocalDevServer, create_local_server
 
 
 class PortInUse(RuntimeError):
@@ -14,7 +14,13 @@ class PortInUse(RuntimeError):
 
 def serve(app, host: str, port: int):
     try:
-        server = create_local_server(app, Config(chalice_stage="local"), host, port)
+        config = Config(chalice_stage="local")
+        # create_local_server turns the app's class into a local one; a second server in the
+        # same process (tests) must not do that twice.
+        if isinstance(app, LocalChalice):
+            server = LocalDevServer(app, config, host, port)
+        else:
+            server = create_local_server(app, config, host, port)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise PortInUse(f"port {port} on {host} is already in use; set another with API_PORT") from None

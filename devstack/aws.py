@@ -20,11 +20,17 @@ def start_moto(host: str = "127.0.0.1", port: int = 5000):
 
 
 def use_endpoint(url: str) -> None:
-    """Point every boto3 client in this process at the stand-in (boto3 reads AWS_ENDPOINT_URL)."""
+    """Point every boto3 client in this process at the stand-in (boto3 reads AWS_ENDPOINT_URL).
+
+    The stand-in takes any credentials; set fake ones so that real ones never reach it, and
+    start a fresh default session so nothing resolved earlier in the process is reused."""
+    import boto3
+
     os.environ["AWS_ENDPOINT_URL"] = url
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ["AWS_ACCESS_KEY_ID"] = "local"
+    os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    boto3.setup_default_session()
 
 
 def create_resources(prefix: str = "") -> dict[str, str]:
