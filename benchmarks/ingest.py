@@ -2,8 +2,9 @@
 
     python -m benchmarks.ingest [--packs 1000] [--records 100]
 
-Prints records/s for: the ingestion code path (decode, authorize, normalize, write), a raw COPY of
-the same rows (the physical limit here), and one INSERT per record in a transaction per pack (how
+Prints records/s for: the ingestion code path (decode, authorize, normalize, write; one transaction
+per message, as one Lambda invocation per message implies), a raw COPY of the same rows in one
+transaction (the physical limit here), and one INSERT per record in a transaction per pack (how
 Magistrala's postgres writer stores SenML). Then the DynamoDB backup rate (moto in-process: it
 bounds that number, real DynamoDB is another story) for a slice of the data.
 """
