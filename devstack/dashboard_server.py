@@ -19,6 +19,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from deploy.dashboard import cache_control, content_type
+
 log = logging.getLogger("devstack.dashboard")
 
 STATIC_ROOT = Path(__file__).resolve().parent.parent / "dashboard_static"
@@ -26,22 +28,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
-# Same types and cache rules as the S3 upload: the entry points are revalidated on every load so a
-# new branding or config shows on reload; the rest may be cached for a short while.
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".txt": "text/plain; charset=utf-8",
-    ".md": "text/markdown; charset=utf-8",
-    ".csv": "text/csv; charset=utf-8",
-}
-NO_CACHE = {"index.html", "config.json", "branding.json"}
+# The same content types and cache rules as the S3 upload (deploy/dashboard.py), so the local
+# dashboard behaves as the deployed one: entry points revalidate on every load, the rest is cached briefly.
 
 
 class PortInUse(RuntimeError):
@@ -70,7 +58,7 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_header("Content-Security-Policy", self.csp)
         if getattr(self, "_status", 0) == 200 and not getattr(self, "_cache_sent", False):
             name = posixpath.basename(self._path_only()) or "index.html"
-            self.send_header("Cache-Control", "no-cache" if name in NO_CACHE else "public, max-age=300")
+            self.send_header("Cache-Control", cache_control(name))
         super().end_headers()
 
     def send_response(self, code, message=None) -> None:
@@ -78,8 +66,7 @@ class _Handler(SimpleHTTPRequestHandler):
         super().send_response(code, message)
 
     def guess_type(self, path) -> str:
-        ext = posixpath.splitext(str(path))[1].lower()
-        return CONTENT_TYPES.get(ext) or super().guess_type(path)
+        return content_type(str(path))
 
     def _path_only(self) -> str:
         return urlsplit(self.path).path
@@ -104,7 +91,7 @@ class _Handler(SimpleHTTPRequestHandler):
         name = posixpath.basename(path)
         if path != "/" and "." not in name and not Path(self.translate_path(path)).exists():
             index = Path(self.directory) / "index.html"
-            self._send_bytes(index.read_bytes(), CONTENT_TYPES[".html"], head, cache="no-cache")
+            self._send_bytes(index.read_bytes(), content_type("index.html"), head, cache="no-cache")
             return True
         return False
 
