@@ -108,6 +108,8 @@ def _operation(name: str, path: str, method: str, schemas: dict, doc: str | None
         "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     if name in ("publish", "publish_subtopic"):
         op["security"] = [{"thingAuth": []}]
+    elif name == "create_user":
+        op["security"] = [{}, {"bearerAuth": []}]  # self-registration, or an administrator
     elif name not in ("health", "openapi", "issue_token", "password_reset_request", "password_reset"):
         op["security"] = [{"bearerAuth": []}]
     return op
@@ -131,7 +133,8 @@ def _build(routes: dict, version: str) -> dict:
             paths.setdefault(path, {})[method.lower()] = _operation(entry.view_name, path, method, schemas,
                                                                   entry.view_function.__doc__)
     return {
-        "openapi": "3.0.3",
+        # 3.1: the request schemas are pydantic's JSON Schema (2020-12), which 3.0 cannot express.
+        "openapi": "3.1.0",
         "info": {"title": "Choovio IoT platform API", "version": version,
                  "description": "Magistrala v0.14.0-compatible users, things, channels and messages API."},
         "paths": paths,

@@ -238,7 +238,12 @@ class DeviceService:
         configured = os.environ.get("IOT_ENDPOINT")
         if configured:
             return configured
-        return self.iot.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return self.iot.describe_endpoint(endpointType="iot:Data-ATS")["endpointAddress"]
+        except (BotoCoreError, ClientError) as exc:
+            raise Unavailable(f"AWS IoT did not say its endpoint: {exc}") from exc
 
     def connection_info(self, thing: Thing) -> dict:
         page = self.store.list_channels(ListQuery(limit=1000, status="enabled"), viewer=None, thing_id=thing.id,

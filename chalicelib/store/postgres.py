@@ -36,6 +36,7 @@ class _Filters:
         self.clauses: list[str] = []
         self.params: list[Any] = []
         self.indexed = False  # a filter a GIN index answers (tag, metadata)
+        self.scan = False  # a filter no index answers (substring of name or identity)
 
     def add(self, clause: str, *params: Any) -> None:
         self.clauses.append(clause)
@@ -44,6 +45,7 @@ class _Filters:
     def common(self, alias: str, query: ListQuery, with_tags: bool = True) -> None:
         if query.name:
             self.add(f"{alias}.name ILIKE %s", _like(query.name))
+            self.scan = True
         if query.metadata:
             self.add(f"{alias}.metadata @> %s", Jsonb(query.metadata))
             self.indexed = True
@@ -117,50 +119,60 @@ class PostgresStore:
         f.common("u", query)
         if query.identity:
             f.add("u.identity ILIKE %s", _like(query.identity))
+            f.scan = True
         if only_id:
             f.add("u.id = %s", only_id)
         return self._page("users", "u." + _USER_COLS.replace(", ", ", u."), "u",
-                          [(f"FROM users u WHERE {f.where}", f.params)], query, self._user)
+                          [(f"FROM users u WHERE {f.where}", f.params)], query, self._user, f)
 
     def _page(self, table: str, cols: str, alias: str, branches: list[tuple[str, list]], query: ListQuery,
-              build, indexed: bool = False) -> Page:
-        """One page, newest first, and the total.
+              build, f: _Filters) -> Page:
+        """One page, newest first, and the total, read the cheapest way the filters allow.
 
         `branches` are disjoint "FROM ... WHERE ..." fragments over `alias` whose union is the result.
-        Each is read in index order and stops after offset + limit ids (an index-only scan when the
-        index covers the filters); only the page's rows are then read whole. The total is a count,
-        run only when the page does not tell it. (A count(*) OVER () window would read and sort
-        every match on every page.)
+        Only the ids of the page are searched for; the page's rows are then read whole by id.
 
-        With a GIN-indexed filter (`indexed`) the count comes first and picks the plan: walking the
-        index in order until enough rows match is fast when matches are many, but reads nearly every
-        row when a few matches sit far back; so up to _FEW matches are collected through the GIN
-        index and sorted instead (the OFFSET 0 keeps the planner from walking in order).
+        - No filter beyond owner/status (or channel): each branch walks its index in order and stops
+          after offset + limit ids; the total is a count, run only when the page does not tell it.
+        - A GIN-indexed filter (tag, metadata): the count comes first and picks the plan. Walking in
+          order is fast when matches are many, but reads nearly every row when a few sit far back,
+          so up to _FEW matches are collected through the GIN index and sorted (OFFSET 0 keeps the
+          planner from walking).
+        - Only an unindexed filter (name substring): every row of the branch is read anyway, so one
+          pass finds the matches, counts them (a window over ids only) and sorts the page.
+        (A count(*) OVER () over whole rows would read and sort every match on every page.)
         """
         a = alias
         enough = min(query.offset + query.limit, _MAX_BIGINT)
         count = " + ".join(f"(SELECT count(*) {frm})" for frm, _ in branches)
         count_params = [p for _, b in branches for p in b]
+        paging = [query.limit, query.offset]
+        fetch = (f"SELECT {cols}{{extra}} FROM {table} {a} JOIN ({{ids}}) page ON page.id = {a}.id"
+                 f" ORDER BY {a}.created_at DESC, {a}.id")
         total = None
         with self.db.transaction() as conn:
-            if indexed:
-                total = conn.execute(f"SELECT {count} AS n", count_params).fetchone()["n"]
-                if total == 0 or query.offset >= total:
-                    return Page(total=total, offset=query.offset, limit=query.limit, items=[])
-            few = total is not None and total <= _FEW
-            ids = " UNION ALL ".join(
-                f"(SELECT x.id, x.created_at FROM (SELECT {a}.id, {a}.created_at {frm} OFFSET 0) x"
-                f" ORDER BY x.created_at DESC, x.id LIMIT %s)" if few else
-                f"(SELECT {a}.id, {a}.created_at {frm} ORDER BY {a}.created_at DESC, {a}.id LIMIT %s)"
-                for frm, _ in branches
-            )
-            stmt = (
-                f"SELECT {cols} FROM {table} {a} JOIN (SELECT v.id FROM ({ids}) v"
-                f" ORDER BY v.created_at DESC, v.id LIMIT %s OFFSET %s) page ON page.id = {a}.id"
-                f" ORDER BY {a}.created_at DESC, {a}.id"
-            )
-            params = [p for _, branch in branches for p in (*branch, enough)]
-            rows = conn.execute(stmt, [*params, query.limit, query.offset]).fetchall()
+            if f.scan and not f.indexed:
+                union = " UNION ALL ".join(f"(SELECT {a}.id, {a}.created_at {frm})" for frm, _ in branches)
+                ids = (f"SELECT v.id, count(*) OVER () AS _total FROM ({union}) v"
+                       f" ORDER BY v.created_at DESC, v.id LIMIT %s OFFSET %s")
+                rows = conn.execute(fetch.format(extra=", page._total", ids=ids), [*count_params, *paging]).fetchall()
+                if rows:
+                    total = rows[0]["_total"]
+            else:
+                if f.indexed:
+                    total = conn.execute(f"SELECT {count} AS n", count_params).fetchone()["n"]
+                    if total == 0 or query.offset >= total:
+                        return Page(total=total, offset=query.offset, limit=query.limit, items=[])
+                few = total is not None and total <= _FEW
+                union = " UNION ALL ".join(
+                    f"(SELECT x.id, x.created_at FROM (SELECT {a}.id, {a}.created_at {frm} OFFSET 0) x"
+                    f" ORDER BY x.created_at DESC, x.id LIMIT %s)" if few else
+                    f"(SELECT {a}.id, {a}.created_at {frm} ORDER BY {a}.created_at DESC, {a}.id LIMIT %s)"
+                    for frm, _ in branches
+                )
+                ids = f"SELECT v.id FROM ({union}) v ORDER BY v.created_at DESC, v.id LIMIT %s OFFSET %s"
+                params = [p for _, branch in branches for p in (*branch, enough)]
+                rows = conn.execute(fetch.format(extra="", ids=ids), [*params, *paging]).fetchall()
             if total is None:
                 if 0 < len(rows) < query.limit or (not rows and query.offset == 0):
                     total = query.offset + len(rows)  # the matches end on this page
@@ -248,7 +260,7 @@ class PostgresStore:
                 (f"FROM things t JOIN thing_shares s ON s.thing_id = t.id"
                  f" WHERE s.user_id = %s AND t.owner_id <> %s AND {f.where}", [viewer, viewer, *f.params]),
             ]
-        return self._page("things", _THING_COLS, "t", branches, query, self._thing, f.indexed)
+        return self._page("things", _THING_COLS, "t", branches, query, self._thing, f)
 
     def delete_thing(self, thing_id: str) -> None:
         with self.db.transaction() as conn:
@@ -321,7 +333,7 @@ class PostgresStore:
             f.add(f"{exists} (SELECT 1 FROM connections k WHERE k.channel_id = c.id AND k.thing_id = %s)",
                   thing_id)
         return self._page("channels", _CHANNEL_COLS, "c", [(f"FROM channels c WHERE {f.where}", f.params)], query,
-                          self._channel, f.indexed)
+                          self._channel, f)
 
     def delete_channel(self, channel_id: str) -> None:
         with self.db.transaction() as conn:

@@ -6,6 +6,7 @@ gets a token minted with the configured key, which keeps the suite fast.
 """
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 
@@ -13,6 +14,13 @@ import psycopg
 import pytest
 
 PASSWORD = "a-long-password"
+
+
+@pytest.fixture(autouse=True)
+def _iot_endpoint(monkeypatch):
+    """Connection info names the AWS IoT endpoint; unset, the device service would ask AWS, absent here."""
+    if not os.environ.get("IOT_ENDPOINT"):
+        monkeypatch.setenv("IOT_ENDPOINT", "example-ats.iot.us-east-1.amazonaws.com")
 
 
 @pytest.fixture(scope="session")

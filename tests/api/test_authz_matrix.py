@@ -28,14 +28,15 @@ class Route:
     body: Callable[[Any], Any] | None = None  # valid body, built from the World
     target: str | None = None  # whose entity the path/body names: thing | channel | user | pair | None
     admin_only: bool = False
+    thing_key: bool = False  # also accepts `Authorization: Thing <key>` (of a thing with rights there)
 
     @property
     def id(self) -> str:
         return f"{self.method} {self.path}"
 
-    def url(self, w, thing=None, channel=None, user=None) -> str:
+    def url(self, w, thing=None, channel=None, user=None, cert=None) -> str:
         return self.path.format(thing_id=thing or w.thing["id"], channel_id=channel or w.channel["id"],
-                                user_id=user or w.alice.id)
+                                user_id=user or w.alice.id, cert_id=cert or "6d1e0f9c-0000-4000-8000-00000000ce47")
 
 
 def _pair(w):
@@ -69,6 +70,7 @@ ROUTES = [
     Route("POST", "/things/{thing_id}/share", 200, lambda w: {"user_ids": [w.carol.id], "relation": "viewer"}, "thing"),
     Route("POST", "/things/{thing_id}/unshare", 200, lambda w: {"user_ids": [w.carol.id]}, "thing"),
     Route("GET", "/things/{thing_id}/channels", 200, target="thing"),
+    Route("GET", "/things/{thing_id}/connection", 200, target="thing", thing_key=True),
     # channels
     Route("POST", "/channels", 201, lambda w: {"name": "new-channel"}),
     Route("GET", "/channels", 200),
@@ -80,6 +82,7 @@ ROUTES = [
     Route("POST", "/channels/{channel_id}/disable", 200, target="channel"),
     Route("GET", "/channels/{channel_id}/things", 200, target="channel"),
     Route("GET", "/channels/{channel_id}/rejections", 200, target="channel"),
+    Route("GET", "/channels/{channel_id}/messages", 200, target="channel", thing_key=True),
     # connections
     Route("POST", "/connect", 201, _pair, "pair"),
     Route("POST", "/disconnect", 204, _pair, "pair"),
@@ -99,6 +102,16 @@ THING_KEY = {("POST", "/channels/{channel_id}/messages"), ("POST", "/channels/{c
 # Admin-only routes of the DynamoDB backup. Without a backup configured (as in this suite) an admin gets
 # 404 "not configured"; tests/messages/test_backup_tools.py covers them with the backup in place.
 BACKUP_ADMIN = [("GET", "/admin/backup/health"), ("POST", "/admin/backup/redrive"), ("POST", "/admin/backup/verify")]
+
+# Device certificates: issuing and revoking go to AWS IoT, which this suite does not run, so only who may
+# call them is checked here; tests/e2e_mqtt/test_devices_mqtt.py covers them end to end.
+DEVICE_ROUTES = [
+    Route("POST", "/things/{thing_id}/certificates", 201, target="thing"),
+    Route("GET", "/things/{thing_id}/certificates", 200, target="thing"),
+    Route("POST", "/things/{thing_id}/certificates/rotate", 201, target="thing"),
+    Route("GET", "/things/{thing_id}/certificates/{cert_id}", 200, target="thing"),
+    Route("DELETE", "/things/{thing_id}/certificates/{cert_id}", 200, target="thing"),
+]
 
 PROTECTED = [r for r in ROUTES]
 TARGETED = [r for r in ROUTES if r.target and not r.admin_only]
@@ -150,9 +163,10 @@ def test_matrix_covers_every_route_in_app():
     in_table = {(r.method, r.path) for r in ROUTES}
     assert len(in_table) == len(ROUTES), "a route is listed twice"
     assert not in_table & PUBLIC and not in_table & THING_KEY
-    missing = served - in_table - PUBLIC - THING_KEY - set(BACKUP_ADMIN)
+    devices = {(r.method, r.path) for r in DEVICE_ROUTES}
+    missing = served - in_table - PUBLIC - THING_KEY - set(BACKUP_ADMIN) - devices
     assert not missing, f"routes without an authorization row: {sorted(missing)}"
-    stale = (in_table | PUBLIC | THING_KEY | set(BACKUP_ADMIN)) - served
+    stale = (in_table | PUBLIC | THING_KEY | set(BACKUP_ADMIN) | devices) - served
     assert not stale, f"rows for routes the app does not serve: {sorted(stale)}"
 
 
@@ -174,6 +188,8 @@ def test_a_no_or_bad_credentials_is_401(api, world, route):
     before = snapshot(api, world)
     body = route.body(world) if route.body else None
     for name, headers in _bad_headers(world).items():
+        if name == "thing-key" and route.thing_key:
+            continue  # a valid key of a thing: see test_thing_keys_reach_only_their_own_thing_and_channels
         r = api.call(route.method, route.url(world), body, headers=headers)
         err = assert_error(r, 401)
         assert_no_leak(r, world)
@@ -422,6 +438,7 @@ def test_self_registration_can_be_switched_off(api, world, monkeypatch):
 SHARE_RULES = {
     ("GET", "/things/{thing_id}"): "viewer",
     ("GET", "/things/{thing_id}/channels"): "viewer",
+    ("GET", "/things/{thing_id}/connection"): "viewer",
     ("PATCH", "/things/{thing_id}"): "editor",
     ("PATCH", "/things/{thing_id}/tags"): "editor",
     ("PATCH", "/things/{thing_id}/secret"): "editor",
@@ -555,3 +572,64 @@ def test_publish_needs_a_connected_thing_key(api, world):
     api.call("POST", f"/things/{world.thing['id']}/disable", token=world.alice.token)
     assert_error(api.call("POST", f"/channels/{cid}/messages", msg, headers={"Authorization": f"Thing {alice_key}"}),
                  401)
+
+
+def test_thing_keys_reach_only_their_own_thing_and_channels(api, world):
+    """The routes that also take a thing key: connection info (own thing) and reading (connected channel)."""
+    alice_key = {"Authorization": f"Thing {world.thing['credentials']['secret']}"}
+    bob_key = {"Authorization": f"Thing {world.bob_thing['credentials']['secret']}"}
+    own = api.call("GET", f"/things/{world.thing['id']}/connection", headers=alice_key)
+    assert own.status_code == 200 and own.json["thing_id"] == world.thing["id"]
+    r = api.call("GET", f"/things/{world.thing['id']}/connection", headers=bob_key)
+    assert_error(r, 404)
+    assert_no_leak(r, world)
+    messages = f"/channels/{world.channel['id']}/messages"
+    assert_error(api.call("GET", messages, headers=alice_key), 403)  # not connected yet
+    assert_error(api.call("GET", messages, headers=bob_key), 403)
+    api.call("POST", "/connect", {"thing_id": world.thing["id"], "channel_id": world.channel["id"]}, world.alice.token)
+    assert api.call("GET", messages, headers=alice_key).status_code == 200
+    assert_error(api.call("GET", messages, headers=bob_key), 403)
+    assert_error(api.call("GET", messages, headers={"Authorization": "Thing not-a-key"}), 401)
+
+
+# -- device certificates: who may call (AWS IoT itself is exercised in tests/e2e_mqtt) -------------
+
+@pytest.mark.parametrize("route", DEVICE_ROUTES, ids=_ids(DEVICE_ROUTES))
+def test_device_routes_authorization(api, world, make_user, route):
+    before = snapshot(api, world)
+    for name, headers in _bad_headers(world).items():
+        assert_error(api.call(route.method, route.url(world), headers=headers), 401)
+    # another tenant: 404 on my thing, exactly as on a thing that does not exist
+    mine = assert_error(call(api, route, world, world.bob.token), 404)
+    assert assert_error(call(api, route, world, world.bob.token, thing=str(uuid.uuid4())), 404) == mine
+    # a viewer share lets one list and read certificates, not issue, rotate or revoke them
+    dave = make_user("dave")
+    api.call("POST", f"/things/{world.thing['id']}/share", {"user_ids": [dave.id], "relation": "viewer"},
+             world.alice.token)
+    r = call(api, route, world, dave.token)
+    if route.method == "GET":
+        assert r.status_code in (200, 404), r.json  # 404: the example certificate id does not exist
+    else:
+        assert_error(r, 403)
+    api.call("POST", f"/things/{world.thing['id']}/unshare", {"user_ids": [dave.id]}, world.alice.token)
+    assert snapshot(api, world) == before
+
+
+class _UnreachableIot:
+    def describe_endpoint(self, **kwargs):
+        from botocore.exceptions import EndpointConnectionError
+
+        raise EndpointConnectionError(endpoint_url="https://iot.us-east-1.amazonaws.com")
+
+
+def test_connection_info_without_aws_iot_is_503(api, world, monkeypatch):
+    from chalicelib import iot
+
+    monkeypatch.delenv("IOT_ENDPOINT", raising=False)
+    iot.reset()
+    try:
+        monkeypatch.setattr(iot.device_service(), "_iot", _UnreachableIot())
+        r = api.call("GET", f"/things/{world.thing['id']}/connection", token=world.alice.token)
+    finally:
+        iot.reset()
+    assert_error(r, 503)
