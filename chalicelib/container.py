@@ -87,5 +87,8 @@ def services() -> Services:
 
 def reset() -> None:
     """Forget the wiring (tests change the environment between runs)."""
+    from chalicelib import iot
+
     settings.cache_clear()
     services.cache_clear()
+    iot.reset()

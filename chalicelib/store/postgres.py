@@ -212,9 +212,13 @@ class PostgresStore:
                     " status, created_at, updated_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
                     " ON CONFLICT (id) DO UPDATE SET name=EXCLUDED.name, identity=EXCLUDED.identity,"
                     " key_hash=EXCLUDED.key_hash, key_enc=EXCLUDED.key_enc, tags=EXCLUDED.tags,"
-                    " metadata=EXCLUDED.metadata, status=EXCLUDED.status, updated_at=EXCLUDED.updated_at",
+                    " metadata=EXCLUDED.metadata, status=EXCLUDED.status, updated_at=EXCLUDED.updated_at"
+                    # An upsert never takes over another owner's row (a racing create with a taken id).
+                    " WHERE things.owner_id = EXCLUDED.owner_id",
                     [self._thing_params(t) for t in things],
                 )
+                if cur.rowcount != len(things):
+                    raise Conflict("a thing with this id already exists")
         except psycopg.errors.UniqueViolation as exc:
             raise _unique_violation(exc, "a thing with this key") from None
         return things
@@ -311,10 +315,12 @@ class PostgresStore:
                 "INSERT INTO channels (id, owner_id, name, description, metadata, status, created_at, updated_at)"
                 " VALUES (%s,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE SET name=EXCLUDED.name,"
                 " description=EXCLUDED.description, metadata=EXCLUDED.metadata, status=EXCLUDED.status,"
-                " updated_at=EXCLUDED.updated_at",
+                " updated_at=EXCLUDED.updated_at WHERE channels.owner_id = EXCLUDED.owner_id",
                 [(c.id, c.owner_id, c.name, c.description, Jsonb(c.metadata), c.status, c.created_at,
                   c.updated_at) for c in channels],
             )
+            if cur.rowcount != len(channels):
+                raise Conflict("a channel with this id already exists")
         return channels
 
     def get_channel(self, channel_id: str) -> Channel | None:
