@@ -30,6 +30,8 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.timing import percentile
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -113,10 +115,7 @@ class Api:
 
 
 def _pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return percentile(values, p / 100) if values else float("nan")
 
 
 def _payload(run: str, seq: int) -> bytes:

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
 
+from benchmarks.timing import percentile, sample
+
 CHANNELS = 4
 NAMES = ("temp", "hum", "pressure", "co2", "status")  # status carries strings, the others numbers
 UNITS = {"temp": "Cel", "hum": "%RH", "pressure": "Pa", "co2": "ppm"}
@@ -115,22 +117,6 @@ def vacuum(url: str) -> None:
         conn.execute("VACUUM ANALYZE messages")
 
 
-def _time(fn, runs: int, warmup: int = 5) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    return samples
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def cases(world: dict) -> list[tuple[str, str, dict]]:
     """(label, channel, query parameters)."""
     big, small = world["channels"][0], world["small"]
@@ -183,9 +169,9 @@ def measure(world: dict, urls: dict[str, str], runs: int, rounds: int = 10) -> d
                 _use(url)
                 call = make_call()
                 totals[phase] = total_of(call())
-                samples[phase] += _time(call, per_round, warmup=2)
+                samples[phase] += sample(call, per_round, warmup=2)
         for phase in urls:
-            results[phase].append((label, _pct(samples[phase], .5), _pct(samples[phase], .99), totals[phase]))
+            results[phase].append((label, percentile(samples[phase], .5), percentile(samples[phase], .99), totals[phase]))
         print(f"  measured: {label}", flush=True)
 
     def select_one():

@@ -21,6 +21,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
+from benchmarks.timing import percentile, sample
+
 OTHER_USERS = 4
 SMALL_USER_THINGS = 1_000
 
@@ -97,22 +99,6 @@ def load(url: str, things: int) -> dict:
     return {"tokens": mint, "channel": channel, "users": users}
 
 
-def _time(fn, runs: int, warmup: int = 5) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - t) * 1000)
-    return samples
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def measure(world: dict, runs: int, things: int) -> list[tuple[str, float, float, int | None]]:
     import json
 
@@ -128,8 +114,8 @@ def measure(world: dict, runs: int, things: int) -> list[tuple[str, float, float
         with store.db.transaction() as conn:
             conn.execute("SELECT 1").fetchone()
 
-    samples = _time(select_one, runs * 3)
-    results.append(("baseline: SELECT 1 round trip", _pct(samples, .5), _pct(samples, .99), None))
+    samples = sample(select_one, runs * 3)
+    results.append(("baseline: SELECT 1 round trip", percentile(samples, .5), percentile(samples, .99), None))
 
     with Client(app) as client:
         def get(path: str, who: str, **params):
@@ -166,8 +152,8 @@ def measure(world: dict, runs: int, things: int) -> list[tuple[str, float, float
         ]
         for label, call in cases:
             total = json.loads(call().body)["total"]
-            samples = _time(call, runs)
-            results.append((label, _pct(samples, .5), _pct(samples, .99), total))
+            samples = sample(call, runs)
+            results.append((label, percentile(samples, .5), percentile(samples, .99), total))
     return results
 
 
