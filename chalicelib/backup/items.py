@@ -27,14 +27,12 @@ def version(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat()
 
 
-_ts = version
-
 
 def user_item(u: User) -> dict[str, Any]:
     return {"pk": f"user#{u.id}", "sk": "user", "kind": "user", "id": u.id, "name": u.name,
             "identity": u.identity, "secret_hash": u.secret_hash, "tags": json.dumps(u.tags),
             "metadata": json.dumps(u.metadata), "role": u.role, "status": u.status,
-            "created_at": _ts(u.created_at), "updated_at": _ts(u.updated_at)}
+            "created_at": version(u.created_at), "updated_at": version(u.updated_at)}
 
 
 def thing_item(t: Thing, data_key: str, shares: dict[str, str]) -> dict[str, Any]:
@@ -43,7 +41,7 @@ def thing_item(t: Thing, data_key: str, shares: dict[str, str]) -> dict[str, Any
             "key_hash": thing_keys.lookup_hash(data_key, t.key).hex(),
             "key_enc": thing_keys.encrypt(data_key, t.key).hex(),
             "tags": json.dumps(t.tags), "metadata": json.dumps(t.metadata), "status": t.status,
-            "shares": json.dumps(shares), "created_at": _ts(t.created_at), "updated_at": _ts(t.updated_at)}
+            "shares": json.dumps(shares), "created_at": version(t.created_at), "updated_at": version(t.updated_at)}
 
 
 def thing_key_item(thing_id: str, key_hash_hex: str) -> dict[str, Any]:
@@ -53,7 +51,7 @@ def thing_key_item(thing_id: str, key_hash_hex: str) -> dict[str, Any]:
 def channel_item(c: Channel) -> dict[str, Any]:
     return {"pk": f"channel#{c.id}", "sk": "channel", "kind": "channel", "id": c.id, "owner_id": c.owner_id,
             "name": c.name, "description": c.description, "metadata": json.dumps(c.metadata),
-            "status": c.status, "created_at": _ts(c.created_at), "updated_at": _ts(c.updated_at)}
+            "status": c.status, "created_at": version(c.created_at), "updated_at": version(c.updated_at)}
 
 
 def connection_items(channel_id: str, thing_id: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ DATABASE_URL/JWT_SECRET/DATA_KEY of the platform, and RETRY_QUEUE_URL for messag
 ingestion fails. It keeps a local CA under <state_dir>/iot (created once, registered in moto's
 IoT registry on every start) and sets, for the API in the same process, the variables the
 device routes read (see `BrokerHandle.env`). It registers itself as the forwarder of
-HTTP-published messages when chalicelib.messages.forward exists.
+HTTP-published messages (chalicelib.messages.forward).
 """
 from __future__ import annotations
 
@@ -217,12 +217,9 @@ def start_broker(state_dir: Path | str, host: str = "127.0.0.1", port: int = DEF
 
     handle = BrokerHandle(host, port, ca.ca_cert, env, box["broker"], box["loop"], stop)
     if register_forwarder:
-        try:
-            from chalicelib.messages.forward import set_forwarder
-        except ImportError:
-            log.info("chalicelib.messages.forward not there yet: HTTP-published messages are not forwarded")
-        else:
-            set_forwarder(handle.forward)
+        from chalicelib.messages.forward import set_forwarder
+
+        set_forwarder(handle.forward)
     try:
         from chalicelib.iot import device_service
 
