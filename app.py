@@ -32,6 +32,11 @@ app.register_blueprint(reader_routes.bp)
 
 VERSION = "0.1.0"
 RETRY_QUEUE_NAME = os.environ.get("RETRY_QUEUE_NAME", "choovio-retry")
+INGEST_QUEUE_NAME = os.environ.get("INGEST_QUEUE_NAME", "choovio-ingest")
+# The ingest queue's batching, fixed when `chalice package` imports this file: up to this many
+# messages, or what arrived within this many seconds, are stored in one transaction.
+INGEST_BATCH_SIZE = int(os.environ.get("INGEST_BATCH_SIZE", "100"))
+INGEST_BATCH_WINDOW = int(os.environ.get("INGEST_BATCH_WINDOW", "1"))
 PUBLISH_TYPES = ["application/senml+json", "application/json", "text/plain", "application/octet-stream"]
 
 
@@ -392,10 +397,12 @@ def backup_verify():
 
 # -- event handlers ---------------------------------------------------------------
 
-@app.lambda_function(name="ingest")
-def ingest(event, context):
-    """IoT topic rule -> here. Raises only when the message could not be kept anywhere."""
-    return services().ingestor.ingest(event).as_dict()
+@app.on_sqs_message(queue=INGEST_QUEUE_NAME, batch_size=INGEST_BATCH_SIZE,
+                    maximum_batching_window_in_seconds=INGEST_BATCH_WINDOW, name="ingest")
+def ingest(event):
+    """IoT topic rule -> ingest queue -> here, a batch at a time. Raises only when messages could
+    not be kept anywhere: SQS then delivers the batch again (storing is idempotent)."""
+    return services().ingestor.ingest_bodies([record.body for record in event])
 
 
 @app.lambda_function(name="iot_authorizer")

@@ -5,6 +5,7 @@ import os
 
 BACKUP_TABLE = "choovio-backup"
 RETRY_QUEUE = "choovio-retry"
+INGEST_QUEUE = "choovio-ingest"
 DEAD_LETTER_QUEUE = "choovio-retry-dlq"
 MAX_RECEIVES = 5
 # At least 6x the retry function's timeout, as AWS advises for SQS event sources.
@@ -34,7 +35,7 @@ def use_endpoint(url: str) -> None:
 
 
 def create_resources(prefix: str = "") -> dict[str, str]:
-    """The backup table and the retry queue with its dead-letter queue; returns their env vars."""
+    """The backup table, the ingest and retry queues and their dead-letter queue; returns their env vars."""
     import boto3
 
     dynamodb = boto3.client("dynamodb")
@@ -52,11 +53,11 @@ def create_resources(prefix: str = "") -> dict[str, str]:
         pass
     dlq_url = sqs.create_queue(QueueName=prefix + DEAD_LETTER_QUEUE)["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    queue_url = sqs.create_queue(
-        QueueName=prefix + RETRY_QUEUE,
-        Attributes={
-            "VisibilityTimeout": str(VISIBILITY_TIMEOUT),
-            "RedrivePolicy": f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{MAX_RECEIVES}"}}',
-        },
-    )["QueueUrl"]
-    return {"BACKUP_TABLE": table, "RETRY_QUEUE_URL": queue_url, "DEAD_LETTER_QUEUE_URL": dlq_url}
+    attributes = {
+        "VisibilityTimeout": str(VISIBILITY_TIMEOUT),
+        "RedrivePolicy": f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{MAX_RECEIVES}"}}',
+    }
+    queue_url = sqs.create_queue(QueueName=prefix + RETRY_QUEUE, Attributes=attributes)["QueueUrl"]
+    ingest_url = sqs.create_queue(QueueName=prefix + INGEST_QUEUE, Attributes=attributes)["QueueUrl"]
+    return {"BACKUP_TABLE": table, "RETRY_QUEUE_URL": queue_url, "DEAD_LETTER_QUEUE_URL": dlq_url,
+            "INGEST_QUEUE_URL": ingest_url}

@@ -8,6 +8,7 @@ Rejected messages are never retried; each is recorded with its reason.
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -101,6 +102,22 @@ class Ingestor:
             self.queue.enqueue([{"v": 1, "kind": "ingest", "target": t, "event": event} for t in missed])
             return Outcome("queued", len(rows), channel=msg.channel)
         return Outcome("stored", len(rows), channel=msg.channel)
+
+    def ingest_bodies(self, bodies: list[str]) -> dict:
+        """A batch from the ingest queue (each body is the topic rule's JSON); returns counts per status."""
+        counts: dict = {}
+        for body in bodies:
+            try:
+                event = json.loads(body)
+            except ValueError:
+                event = None
+            if not isinstance(event, dict):
+                log.warning("ingest queue message is not a JSON object; dropped")
+                counts["rejected"] = counts.get("rejected", 0) + 1
+                continue
+            status = self.ingest(event).status
+            counts[status] = counts.get(status, 0) + 1
+        return counts
 
     def replay(self, event: dict, target: str) -> None:
         """Write an already accepted event to one store (raises while that store is still down)."""
