@@ -32,6 +32,9 @@ class Replayer:
                      "received_at": sent_at_ms or 0}
             return self.ingestor.ingest(event).status
         kind = message.get("kind")
+        if kind is None and "topic" in message and "payload" in message:
+            # A topic rule event from the ingest queue, redriven from the shared dead-letter queue.
+            return self.ingestor.ingest(message).status
         if kind == "ingest":
             self.ingestor.replay(message["event"], message["target"])
             return "replayed"

@@ -7,8 +7,28 @@ import logging
 log = logging.getLogger("platform.retry")
 
 
+# SendMessageBatch takes 10 messages and 256 KB in all (a message carries up to a 128 KB device
+# payload, base64: 171 KB).
+_BATCH_COUNT = 10
+_BATCH_BYTES = 256 * 1024
+
+
 class RetryQueueUnavailable(RuntimeError):
     pass
+
+
+def _batches(bodies: list[str]):
+    batch: list[str] = []
+    size = 0
+    for body in bodies:
+        length = len(body.encode())
+        if batch and (len(batch) == _BATCH_COUNT or size + length > _BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(body)
+        size += length
+    if batch:
+        yield batch
 
 
 class RetryQueue:
@@ -21,9 +41,8 @@ class RetryQueue:
     def enqueue(self, messages: list[dict]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        for start in range(0, len(messages), 10):  # SQS batches hold 10
-            chunk = messages[start:start + 10]
-            entries = [{"Id": str(i), "MessageBody": json.dumps(m, default=str)} for i, m in enumerate(chunk)]
+        for bodies in _batches([json.dumps(m, default=str) for m in messages]):
+            entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)]
             try:
                 result = self.client.send_message_batch(QueueUrl=self.url, Entries=entries)
             except (BotoCoreError, ClientError) as exc:

@@ -53,20 +53,27 @@ class Directory:
         self.backup = backup
 
     def check(self, channel_id: str, thing_id: str) -> None:
-        if not _UUID.match(thing_id):
-            raise Rejected("the publisher (MQTT client id) must be a thing id", 401)
+        """Raises Rejected unless the thing may publish on the channel."""
+        problem = self.check_many({(channel_id, thing_id)})[(channel_id, thing_id)]
+        if problem is not None:
+            raise problem
+
+    def check_many(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], Rejected | None]:
+        """For each (channel, thing) pair, why the thing may not publish there (None: it may)."""
+        verdicts: dict[tuple[str, str], Rejected | None] = {}
+        for pair in pairs:
+            if not _UUID.match(pair[1]):
+                verdicts[pair] = Rejected("the publisher (MQTT client id) must be a thing id", 401)
+        wanted = pairs - verdicts.keys()
         try:
-            thing_ok, channel_ok, connected = self.store.publish_check(channel_id, thing_id)
+            found = self.store.publish_checks(wanted)
         except Unavailable:
             if self.backup is None:
                 raise
-            thing_ok, channel_ok, connected = self._from_backup(channel_id, thing_id)
-        if not thing_ok:
-            raise Rejected("unknown or disabled publisher", 401)
-        if not channel_ok:
-            raise Rejected("unknown or disabled channel", 404)
-        if not connected:
-            raise Rejected("publisher is not connected to this channel", 403)
+            found = {pair: self._from_backup(*pair) for pair in wanted}
+        for pair in wanted:
+            verdicts[pair] = _verdict(*found.get(pair, (False, False, False)))
+        return verdicts
 
     def _from_backup(self, channel_id: str, thing_id: str) -> tuple[bool, bool, bool]:
         try:
@@ -80,7 +87,20 @@ class Directory:
                 link is not None)
 
 
+def _verdict(thing_ok: bool, channel_ok: bool, connected: bool) -> Rejected | None:
+    if not thing_ok:
+        return Rejected("unknown or disabled publisher", 401)
+    if not channel_ok:
+        return Rejected("unknown or disabled channel", 404)
+    if not connected:
+        return Rejected("publisher is not connected to this channel", 403)
+    return None
+
+
 class Ingestor:
+    """Stores a batch of messages in one write per store: a batch from the ingest queue, or the
+    single message of an HTTP publish."""
+
     def __init__(self, directory: Directory, writer: Any, backup: Any | None, queue: Any | None) -> None:
         self.directory = directory
         self.writer = writer  # PostgresMessageWriter
@@ -88,36 +108,53 @@ class Ingestor:
         self.queue = queue
 
     def ingest(self, event: dict) -> Outcome:
-        msg: Incoming | None = None
-        try:
-            msg = decode(event)
-            self.directory.check(msg.channel, msg.publisher)
-            rows = build_rows(msg)
-        except InvalidMessage as exc:
-            return self._reject(event, msg, exc.reason, 400)
-        except Rejected as exc:
-            return self._reject(event, msg, exc.reason, exc.status)
-        missed = self._write(rows, (POSTGRES, BACKUP))
-        if missed:
-            self.queue.enqueue([{"v": 1, "kind": "ingest", "target": t, "event": event} for t in missed])
-            return Outcome("queued", len(rows), channel=msg.channel)
-        return Outcome("stored", len(rows), channel=msg.channel)
+        return self.ingest_batch([event])[0]
 
     def ingest_bodies(self, bodies: list[str]) -> dict:
         """A batch from the ingest queue (each body is the topic rule's JSON); returns counts per status."""
-        counts: dict = {}
+        events = []
         for body in bodies:
             try:
-                event = json.loads(body)
+                events.append(json.loads(body))
             except ValueError:
-                event = None
-            if not isinstance(event, dict):
-                log.warning("ingest queue message is not a JSON object; dropped")
-                counts["rejected"] = counts.get("rejected", 0) + 1
-                continue
-            status = self.ingest(event).status
-            counts[status] = counts.get(status, 0) + 1
+                events.append(None)  # rejected below, like any event that is not an object
+        counts: dict[str, int] = {}
+        for outcome in self.ingest_batch(events):
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
         return counts
+
+    def ingest_batch(self, events: list) -> list[Outcome]:
+        """One outcome per event, in order. Rejections are decided per message; the accepted
+        messages are written together, so a store failure queues all of them for retry."""
+        outcomes: list[Outcome | None] = [None] * len(events)
+        decoded: list[tuple[int, Incoming]] = []
+        for i, event in enumerate(events):
+            try:
+                decoded.append((i, decode(event)))
+            except InvalidMessage as exc:
+                outcomes[i] = self._reject(event, None, exc.reason, 400)
+        verdicts = self.directory.check_many({(msg.channel, msg.publisher) for _, msg in decoded})
+        accepted: list[tuple[int, Incoming, Rows]] = []
+        for i, msg in decoded:
+            problem = verdicts[(msg.channel, msg.publisher)]
+            if problem is not None:
+                outcomes[i] = self._reject(events[i], msg, problem.reason, problem.status)
+                continue
+            try:
+                accepted.append((i, msg, build_rows(msg)))
+            except InvalidMessage as exc:
+                outcomes[i] = self._reject(events[i], msg, exc.reason, 400)
+        if accepted:
+            batch = Rows([r for *_, rows in accepted for r in rows.senml],
+                         [r for *_, rows in accepted for r in rows.json])
+            missed = self._write(batch, (POSTGRES, BACKUP))
+            if missed:
+                self.queue.enqueue([{"v": 1, "kind": "ingest", "target": t, "event": events[i]}
+                                    for i, _, _ in accepted for t in missed])
+            status = "queued" if missed else "stored"
+            for i, msg, rows in accepted:
+                outcomes[i] = Outcome(status, len(rows), channel=msg.channel)
+        return outcomes
 
     def replay(self, event: dict, target: str) -> None:
         """Write an already accepted event to one store (raises while that store is still down)."""
@@ -143,7 +180,7 @@ class Ingestor:
             raise Unavailable("a store failed and no retry queue is configured")
         return missed
 
-    def _reject(self, event: dict, msg: Incoming | None, reason: str, code: int) -> Outcome:
+    def _reject(self, event: Any, msg: Incoming | None, reason: str, code: int) -> Outcome:
         channel = msg.channel if msg else None
         log.info("rejected message on %s: %s", event.get("topic", "?") if isinstance(event, dict) else "?", reason)
         if msg is not None:

@@ -96,32 +96,43 @@ def _is_senml(msg: Incoming, doc) -> bool:
 
 
 def _message_id(key: str) -> str:
-    """uuid.uuid5(_NAMESPACE, key), computed without building UUID objects (hot path: once per record)."""
-    h = hashlib.sha1(_NAMESPACE_BYTES + key.encode()).hexdigest()
-    variant = "89ab"[int(h[16], 16) & 0x3]
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}"
+    """uuid.uuid5(_NAMESPACE, key) as text."""
+    return _uuid5_text(hashlib.sha1(_NAMESPACE_BYTES + key.encode()))
+
+
+# The RFC 4122 variant bits set on the 17th hex digit of the hash.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 0x3] for digit in "0123456789abcdef"}
+
+
+def _uuid5_text(sha1) -> str:
+    # uuid.uuid5 without building UUID objects (the hot path: once per stored record).
+    h = sha1.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def build_rows(msg: Incoming) -> Rows:
     """Normalize the payload; raises InvalidMessage for anything we would not store."""
     if len(msg.payload) > senml.MAX_PAYLOAD_BYTES:
         raise InvalidMessage(f"message is larger than {senml.MAX_PAYLOAD_BYTES // 1024} KB")
-    common = {"channel": msg.channel, "subtopic": msg.subtopic, "publisher": msg.publisher,
-              "protocol": msg.protocol}
+    channel, subtopic, publisher, protocol = msg.channel, msg.subtopic, msg.publisher, msg.protocol
     rows = Rows()
     doc = senml.parse_payload(msg.payload)
     if _is_senml(msg, doc):
-        prefix = f"{msg.channel}|{msg.subtopic}|{msg.publisher}|"
+        # A record's id is uuid5 of "channel|subtopic|publisher|name|time": hash the common
+        # prefix once per message and copy the hash state for each record.
+        prefix = hashlib.sha1(_NAMESPACE_BYTES + f"{channel}|{subtopic}|{publisher}|".encode())
+        append = rows.senml.append
         for m in senml.normalize_senml(doc, msg.received_at):
-            rows.senml.append({
-                "id": _message_id(f"{prefix}{m.name}|{m.time!r}"), **common, "name": m.name, "unit": m.unit,
-                "time": m.time, "update_time": m.update_time, "value": m.value,
-                "string_value": m.string_value, "bool_value": m.bool_value, "data_value": m.data_value,
-                "sum": m.sum,
-            })
+            h = prefix.copy()
+            h.update(f"{m.name}|{m.time!r}".encode())
+            append({"id": _uuid5_text(h), "channel": channel, "subtopic": subtopic, "publisher": publisher,
+                    "protocol": protocol, "name": m.name, "unit": m.unit, "time": m.time,
+                    "update_time": m.update_time, "value": m.value, "string_value": m.string_value,
+                    "bool_value": m.bool_value, "data_value": m.data_value, "sum": m.sum})
         return rows
     digest = hashlib.sha256(msg.payload).hexdigest()
     for i, item in enumerate(senml.normalize_json(doc)):
-        key = f"{msg.channel}|{msg.subtopic}|{msg.publisher}|{msg.received_at!r}|{digest}|{i}"
-        rows.json.append({"id": _message_id(key), **common, "created": msg.received_at, "payload": item})
+        key = f"{channel}|{subtopic}|{publisher}|{msg.received_at!r}|{digest}|{i}"
+        rows.json.append({"id": _message_id(key), "channel": channel, "subtopic": subtopic, "publisher": publisher,
+                          "protocol": protocol, "created": msg.received_at, "payload": item})
     return rows

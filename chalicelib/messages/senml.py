@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_PAYLOAD_BYTES = 128 * 1024
 
@@ -52,9 +52,9 @@ class InvalidMessage(ValueError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    """One resolved SenML record: the row we store."""
+class Measurement(NamedTuple):
+    """One resolved SenML record: the row we store. (A tuple: built once per record, and
+    a frozen dataclass costs several times more to build.)"""
 
     name: str
     unit: str | None
@@ -164,105 +164,115 @@ def _reject_constant(token: str):
 
 
 def _resolve(index: int, record, base: dict, received_at: float) -> Measurement:
-    where = f"record {index}"
+    # The hot path of ingestion (once per record): error texts are only built when needed.
     if not isinstance(record, dict):
-        raise InvalidMessage(f"{where}: must be a JSON object")
-    fields = _typed_fields(where, record)
+        raise InvalidMessage(f"record {index}: must be a JSON object")
+    fields = _typed_fields(index, record)
     for key in _BASE_FIELDS:
         if key in fields:
             base[key] = fields[key]
 
     name = base["bn"] + fields.get("n", "")
     if not name:
-        raise InvalidMessage(f"{where}: name is empty, set n or bn")
+        raise InvalidMessage(f"record {index}: name is empty, set n or bn")
     if not _NAME_RE.fullmatch(name):
         raise InvalidMessage(
-            f"{where}: invalid name {_short(name)}: it must start with a letter or digit"
+            f"record {index}: invalid name {_short(name)}: it must start with a letter or digit"
             " and use only letters, digits and - : . / _"
         )
 
-    kinds = [key for key in _VALUE_FIELDS if key in fields]
-    if len(kinds) > 1:
-        raise InvalidMessage(f"{where}: exactly one of v, vs, vb, vd is required, got {', '.join(kinds)}")
+    kinds = ("v" in fields) + ("vs" in fields) + ("vb" in fields) + ("vd" in fields)
+    if kinds > 1:
+        got = ", ".join(key for key in _VALUE_FIELDS if key in fields)
+        raise InvalidMessage(f"record {index}: exactly one of v, vs, vb, vd is required, got {got}")
     bv, bs = base["bv"], base["bs"]
     value = None
     if "v" in fields:
-        value = _finite(where, "v + bv", fields["v"] + (bv or 0.0))
+        value = fields["v"] if bv is None else _finite(index, "v + bv", fields["v"] + bv)
     elif not kinds and "s" not in fields and bv is not None:
         # Nothing but the base value: the record is "bv + 0".
         value = bv
     total = None
     if "s" in fields or bs is not None:
-        total = _finite(where, "s + bs", fields.get("s", 0.0) + (bs or 0.0))
+        total = _finite(index, "s + bs", fields.get("s", 0.0) + (bs or 0.0))
     if not kinds and value is None and total is None:
-        raise InvalidMessage(f"{where}: exactly one of v, vs, vb, vd is required, or a sum s")
+        raise InvalidMessage(f"record {index}: exactly one of v, vs, vb, vd is required, or a sum s")
 
     time = base["bt"] + fields.get("t", 0.0)
     if time < RELATIVE_TIME_LIMIT:
         time += received_at
-    time = _finite(where, "time", time)
+    if time - time != 0.0:  # not finite; cheaper than math.isfinite on the hot path
+        raise InvalidMessage(f"record {index}: time is not a finite number")
 
-    return Measurement(
-        name=name,
-        unit=fields.get("u", base["bu"]),
-        time=time,
-        update_time=fields.get("ut"),
-        value=value,
-        string_value=fields.get("vs"),
-        bool_value=fields.get("vb"),
-        data_value=fields.get("vd"),
-        sum=total,
-    )
+    return Measurement(name, fields.get("u", base["bu"]), time, fields.get("ut"), value, fields.get("vs"),
+                       fields.get("vb"), fields.get("vd"), total)
 
 
-def _typed_fields(where: str, record: dict) -> dict:
+# What each SenML field must hold; anything else is an extension (or must-understand).
+_KIND = {**dict.fromkeys(_STRING_FIELDS, str), **dict.fromkeys(_NUMBER_FIELDS, float), "vb": bool, "bver": int}
+# Beyond this an int does not fit in a float.
+_FLOAT_INT_LIMIT = 2**1023
+
+
+def _typed_fields(index: int, record: dict) -> dict:
     """Check the types of the SenML fields of one record; numbers come back
     as floats. Unknown fields are dropped."""
     fields = {}
     for key, raw in record.items():
-        if not isinstance(key, str):
-            raise InvalidMessage(f"{where}: field names must be strings")
-        if key in _STRING_FIELDS:
+        kind = _KIND.get(key) if isinstance(key, str) else _NOT_A_NAME
+        if kind is float:
+            # Fast paths for the JSON numbers json.loads gives; _number has the whole rulebook.
+            if type(raw) is float and raw - raw == 0.0:
+                fields[key] = raw
+            elif type(raw) is int and -_FLOAT_INT_LIMIT < raw < _FLOAT_INT_LIMIT:
+                fields[key] = float(raw)
+            else:
+                fields[key] = _number(index, key, raw)
+        elif kind is str:
             if not isinstance(raw, str):
-                raise InvalidMessage(f"{where}: {key} must be a string")
+                raise InvalidMessage(f"record {index}: {key} must be a string")
             if not _storable(raw):
-                raise InvalidMessage(f"{where}: {key} {_UNSTORABLE}")
+                raise InvalidMessage(f"record {index}: {key} {_UNSTORABLE}")
             fields[key] = raw
-        elif key in _NUMBER_FIELDS:
-            fields[key] = _number(where, key, raw)
-        elif key == "vb":
+        elif kind is bool:
             if not isinstance(raw, bool):
-                raise InvalidMessage(f"{where}: vb must be a boolean")
+                raise InvalidMessage(f"record {index}: vb must be a boolean")
             fields[key] = raw
-        elif key == "bver":
+        elif kind is int:
             if isinstance(raw, bool) or not isinstance(raw, int):
-                raise InvalidMessage(f"{where}: bver must be an integer")
+                raise InvalidMessage(f"record {index}: bver must be an integer")
             # RFC 8428 section 4.4: never use a pack from a newer version.
             if not 1 <= raw <= SENML_VERSION:
-                raise InvalidMessage(f"{where}: unsupported SenML version {raw}, must be 1 to {SENML_VERSION}")
+                raise InvalidMessage(
+                    f"record {index}: unsupported SenML version {raw}, must be 1 to {SENML_VERSION}")
+        elif kind is _NOT_A_NAME:
+            raise InvalidMessage(f"record {index}: field names must be strings")
         elif key.endswith("_"):
             # RFC 8428 section 4.4: a field ending in "_" must be understood,
             # so a pack we cannot fully interpret must not be used at all.
-            raise InvalidMessage(f"{where}: unsupported must-understand field {_short(key)}")
+            raise InvalidMessage(f"record {index}: unsupported must-understand field {_short(key)}")
         # Any other field is an extension that may be ignored (section 4.4).
     return fields
 
 
-def _number(where: str, key: str, raw) -> float:
+_NOT_A_NAME = object()
+
+
+def _number(index: int, key: str, raw) -> float:
     # bool is an int subclass in Python, but true is not a number in JSON.
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise InvalidMessage(f"{where}: {key} must be a number")
+        raise InvalidMessage(f"record {index}: {key} must be a number")
     try:
         number = float(raw)
     except OverflowError:  # an int too big for a float
         number = math.inf
-    return _finite(where, key, number)
+    return _finite(index, key, number)
 
 
-def _finite(where: str, what: str, number: float) -> float:
+def _finite(index: int, what: str, number: float) -> float:
     # json.loads turns 1e400 into inf, and big values can overflow when added.
     if not math.isfinite(number):
-        raise InvalidMessage(f"{where}: {what} is not a finite number")
+        raise InvalidMessage(f"record {index}: {what} is not a finite number")
     return number
 
 

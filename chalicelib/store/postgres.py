@@ -365,16 +365,23 @@ class PostgresStore:
             )
         return connections
 
-    def publish_check(self, channel_id: str, thing_id: str) -> tuple[bool, bool, bool]:
-        """(thing enabled, channel enabled, connected) in one round trip: ingestion asks it per message."""
+    def publish_checks(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[bool, bool, bool]]:
+        """(thing enabled, channel enabled, connected) per (channel, thing) pair, in one round trip
+        for a whole ingestion batch."""
+        if not pairs:
+            return {}
+        channels, things = zip(*pairs)
         with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT (SELECT status FROM things WHERE id = %(t)s) AS thing,"
-                " (SELECT status FROM channels WHERE id = %(c)s) AS channel,"
-                " EXISTS (SELECT 1 FROM connections WHERE channel_id = %(c)s AND thing_id = %(t)s) AS connected",
-                {"t": thing_id, "c": channel_id},
-            ).fetchone()
-        return row["thing"] == "enabled", row["channel"] == "enabled", row["connected"]
+            rows = conn.execute(
+                "SELECT p.c::text AS channel_id, p.t::text AS thing_id, t.status AS thing, c.status AS channel,"
+                " x.thing_id IS NOT NULL AS connected"
+                " FROM unnest(%s::uuid[], %s::uuid[]) AS p (c, t)"
+                " LEFT JOIN things t ON t.id = p.t LEFT JOIN channels c ON c.id = p.c"
+                " LEFT JOIN connections x ON x.channel_id = p.c AND x.thing_id = p.t",
+                [list(channels), list(things)],
+            ).fetchall()
+        return {(r["channel_id"], r["thing_id"]): (r["thing"] == "enabled", r["channel"] == "enabled", r["connected"])
+                for r in rows}
 
     def is_connected(self, channel_id: str, thing_id: str) -> bool:
         with self.db.transaction() as conn:
