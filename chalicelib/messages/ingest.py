@@ -127,34 +127,57 @@ class Ingestor:
         """One outcome per event, in order. Rejections are decided per message; the accepted
         messages are written together, so a store failure queues all of them for retry."""
         outcomes: list[Outcome | None] = [None] * len(events)
+        rejections: list[dict] = []
+
+        def reject(i: int, msg: Incoming | None, reason: str, code: int) -> None:
+            event = events[i]
+            log.info("rejected message on %s: %s", event.get("topic", "?") if isinstance(event, dict) else "?",
+                     reason)
+            outcomes[i] = Outcome("rejected", reason=reason, channel=msg.channel if msg else "", code=code)
+            if msg is not None:  # without a decoded message there is no channel owner to show it to
+                rejections.append({"channel": msg.channel, "publisher": msg.publisher, "protocol": msg.protocol,
+                                   "topic": msg.topic, "reason": reason, "payload": msg.payload,
+                                   "received_at": msg.received_at})
+
         decoded: list[tuple[int, Incoming]] = []
         for i, event in enumerate(events):
             try:
                 decoded.append((i, decode(event)))
             except InvalidMessage as exc:
-                outcomes[i] = self._reject(event, None, exc.reason, 400)
+                reject(i, None, exc.reason, 400)
         verdicts = self.directory.check_many({(msg.channel, msg.publisher) for _, msg in decoded})
         accepted: list[tuple[int, Incoming, Rows]] = []
         for i, msg in decoded:
             problem = verdicts[(msg.channel, msg.publisher)]
             if problem is not None:
-                outcomes[i] = self._reject(events[i], msg, problem.reason, problem.status)
+                reject(i, msg, problem.reason, problem.status)
                 continue
             try:
                 accepted.append((i, msg, build_rows(msg)))
             except InvalidMessage as exc:
-                outcomes[i] = self._reject(events[i], msg, exc.reason, 400)
+                reject(i, msg, exc.reason, 400)
         if accepted:
-            batch = Rows([r for *_, rows in accepted for r in rows.senml],
-                         [r for *_, rows in accepted for r in rows.json])
-            missed = self._write(batch, (POSTGRES, BACKUP))
-            if missed:
-                self.queue.enqueue([{"v": 1, "kind": "ingest", "target": t, "event": events[i]}
-                                    for i, _, _ in accepted for t in missed])
-            status = "queued" if missed else "stored"
+            status = self._store(events, accepted)
             for i, msg, rows in accepted:
                 outcomes[i] = Outcome(status, len(rows), channel=msg.channel)
+        if rejections:
+            self._record(rejections)
         return outcomes
+
+    def _store(self, events: list, accepted: list[tuple[int, Incoming, Rows]]) -> str:
+        batch = Rows([r for *_, rows in accepted for r in rows.senml], [r for *_, rows in accepted for r in rows.json])
+        missed = self._write(batch, (POSTGRES, BACKUP))
+        if not missed:
+            return "stored"
+        self.queue.enqueue([{"v": 1, "kind": "ingest", "target": t, "event": events[i]}
+                            for i, _, _ in accepted for t in missed])
+        return "queued"
+
+    def _record(self, rejections: list[dict]) -> None:
+        try:
+            self.writer.record_rejections(rejections)
+        except Unavailable:
+            log.warning("could not record %d rejection(s) while PostgreSQL is down", len(rejections))
 
     def replay(self, event: dict, target: str) -> None:
         """Write an already accepted event to one store (raises while that store is still down)."""
@@ -179,14 +202,3 @@ class Ingestor:
         if missed and self.queue is None:
             raise Unavailable("a store failed and no retry queue is configured")
         return missed
-
-    def _reject(self, event: Any, msg: Incoming | None, reason: str, code: int) -> Outcome:
-        channel = msg.channel if msg else None
-        log.info("rejected message on %s: %s", event.get("topic", "?") if isinstance(event, dict) else "?", reason)
-        if msg is not None:
-            try:
-                self.writer.record_rejection(channel, msg.publisher, msg.protocol, msg.topic, reason, msg.payload,
-                                             msg.received_at)
-            except Unavailable:
-                log.warning("could not record a rejection while PostgreSQL is down")
-        return Outcome("rejected", reason=reason, channel=channel or "", code=code)

@@ -81,15 +81,15 @@ class PostgresMessageWriter:
                 for row in rows:
                     copy.write_row((*_json_values(row), json.dumps(row["payload"])))
 
-    def record_rejection(self, channel: str | None, publisher: str, protocol: str, topic: str, reason: str,
-                         payload: bytes, received_at: float) -> None:
-        with self.db.transaction() as conn:
-            conn.execute(
+    def record_rejections(self, rejections: list[dict]) -> None:
+        """What was refused and why, for the channel's owner: one statement for a batch."""
+        rows = [(str(uuid.uuid4()), r["channel"], r["publisher"][:200], r["protocol"], r["topic"][:512],
+                 r["reason"][:1000], r["payload"][:1024].decode("utf-8", "replace"),
+                 datetime.fromtimestamp(r["received_at"], timezone.utc)) for r in rejections]
+        with self.db.transaction() as conn, conn.cursor() as cur:
+            cur.executemany(
                 "INSERT INTO rejected_messages (id, channel, publisher, protocol, topic, reason, payload,"
-                " received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (str(uuid.uuid4()), channel, publisher[:200], protocol, topic[:512], reason[:1000],
-                 payload[:1024].decode("utf-8", "replace"), datetime.fromtimestamp(received_at, timezone.utc)),
-            )
+                " received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", rows)
 
     def rejections(self, channel: str, offset: int, limit: int) -> tuple[int, list[dict]]:
         with self.db.transaction() as conn:
