@@ -118,14 +118,29 @@ def ensure_packaging_venv(stage: Stage, log=print) -> Path:
     return python
 
 
+# What app.py reads at import to declare its SQS event sources.
+APP_VARIABLES = ("RETRY_QUEUE_NAME", "INGEST_QUEUE_NAME", "INGEST_BATCH_SIZE", "INGEST_BATCH_WINDOW")
+
+
+def app_environment(stage: Stage) -> dict[str, str]:
+    """APP_VARIABLES for a stage: the queue names (the template then points each mapping at the
+    stack's queue by reference) and, when the stage's Chalice config sets them, the ingest
+    batching (otherwise app.py's defaults)."""
+    env = {"RETRY_QUEUE_NAME": stage.retry_queue, "INGEST_QUEUE_NAME": stage.ingest_queue}
+    for name in ("INGEST_BATCH_SIZE", "INGEST_BATCH_WINDOW"):
+        value = stage.environment_variable(name)
+        if value is not None:
+            env[name] = value
+    return env
+
+
 def chalice_package(stage: Stage, merge_file: Path, out: Path, log=print) -> None:
     python = ensure_packaging_venv(stage, log)
     shutil.rmtree(out, ignore_errors=True)
-    env = {**os.environ, "PIP_FIND_LINKS": str(wheelhouse_dir(stage)), "PIP_NO_INDEX": "1",
-           "AWS_DEFAULT_REGION": stage.region,
-           # app.py reads it at import to name the SQS event source (the template then points the
-           # mapping at the stack's queue by reference).
-           "RETRY_QUEUE_NAME": stage.retry_queue}
+    # Only the stage decides the event sources: a stray INGEST_BATCH_SIZE in the shell must not.
+    inherited = {k: v for k, v in os.environ.items() if k not in APP_VARIABLES}
+    env = {**inherited, "PIP_FIND_LINKS": str(wheelhouse_dir(stage)), "PIP_NO_INDEX": "1",
+           "AWS_DEFAULT_REGION": stage.region, **app_environment(stage)}
     log(f"chalice package --stage {stage.name}")
     result = subprocess.run([str(python.parent / "chalice"), "package", "--stage", stage.name,
                              "--merge-template", str(merge_file), str(out)],
@@ -299,8 +314,7 @@ def measure_import(stage: Stage, runs: int = 7) -> dict:
     for cache in list(source_only.rglob("__pycache__")):
         shutil.rmtree(cache)
     python = lambda_python()
-    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": stage.region,
-           "RETRY_QUEUE_NAME": stage.retry_queue}
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": stage.region, **app_environment(stage)}
     probe = ("import time, sys; t = time.perf_counter(); import app; "
              "print(time.perf_counter() - t, len(sys.modules))")
     timings: dict[Path, list[float]] = {built: [], source_only: []}

@@ -7,7 +7,7 @@ The policy files in .chalice/ are written by hand; this module is how a test (an
   client or resource created in a module, then one of that service's operations used there);
 - `CODE_PATHS` says, per module, which function runs which of those operations;
 - `IMPLICIT` lists what a function needs without calling it itself (logs, VPC network
-  interfaces, the SQS event source, the async on-failure destination, secrets);
+  interfaces, the SQS event sources, secrets);
 - `required_actions(fn)` is the union, and a function's policy must allow exactly that.
 
 A new boto3 call in chalicelib/ that nobody declared here fails the check with the
@@ -72,9 +72,9 @@ IMPLICIT: dict[str, dict[str, str]] = {
             for a in _VPC}}
     for fn in ALL
 }
-IMPLICIT["retry"].update({a: "the SQS event source mapping polls the retry queue with the function's role"
-                          for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")})
-IMPLICIT["ingest"]["sqs:SendMessage"] = "the async on-failure destination (the retry queue) uses the function's role"
+for fn in ("retry", "ingest"):  # each polls its own queue (the retry queue, the ingest queue)
+    IMPLICIT[fn].update({a: f"the SQS event source mapping polls the {fn} queue with the function's role"
+                         for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")})
 
 # Actions AWS authorises only against Resource "*" (no resource-level permissions exist for them).
 STAR_ONLY = _VPC | {"iot:CreateKeysAndCertificate", "iot:RegisterCertificate", "iot:DescribeEndpoint"}

@@ -25,6 +25,9 @@ ROLES = {name: "ApiHandlerRole" if name == "api_handler" else f"{logical}Role"
 LOG_GROUPS = {name: "ApiHandlerLogGroup" if name == "api_handler" else f"{logical}LogGroup"
               for name, logical in FUNCTIONS.items()}
 RETRY_EVENT_SOURCE = "RetrySqsEventSource"
+INGEST_EVENT_SOURCE = "IngestSqsEventSource"
+# app.py's default when the stage sets no INGEST_BATCH_WINDOW (the ingest queue's visibility counts it).
+INGEST_BATCH_WINDOW = 1
 # Lambda on Python 3.11 runs on Amazon Linux 2, whose runtime AWS closed to new functions in 2026:
 # the functions run on 3.13 (Amazon Linux 2023), the newest runtime Chalice 1.32 packages for.
 LAMBDA_PYTHON = "3.13"
@@ -62,6 +65,10 @@ class Stage:
         return f"{self.prefix}-retry"
 
     @property
+    def ingest_queue(self) -> str:
+        return f"{self.prefix}-ingest"
+
+    @property
     def dead_letter_queue(self) -> str:
         return f"{self.prefix}-retry-dlq"
 
@@ -85,6 +92,19 @@ class Stage:
             if key in scope:
                 return scope[key]
         return default
+
+    def environment_variable(self, name: str, function: str = "ingest") -> str | None:
+        """A variable of the stage's Chalice environment (Chalice merges: function over stage over top)."""
+        stage = self.chalice["stages"][self.name]
+        for scope in (stage.get("lambda_functions", {}).get(function, {}), stage, self.chalice):
+            value = scope.get("environment_variables", {}).get(name)
+            if value is not None:
+                return str(value)
+        return None
+
+    @property
+    def ingest_batch_window(self) -> int:
+        return int(self.environment_variable("INGEST_BATCH_WINDOW") or INGEST_BATCH_WINDOW)
 
     def timeout(self, function: str) -> int:
         return int(self.function_setting(function, "lambda_timeout", 60))

@@ -15,13 +15,14 @@ from pathlib import Path
 from deploy.project import ROOT
 
 # placeholder -> (the Fn::Sub expression it stands for, what the rule then needs from the stack)
+# (Rules reach the ingest Lambda only through the ingest queue: there is no function placeholder.)
 PLACEHOLDERS = {
-    "IngestFunctionArn": ("${Ingest.Arn}", "lambda"),
+    "IngestQueueUrl": ("${IngestQueue}", "ingest-queue"),
+    "IngestQueueArn": ("${IngestQueue.Arn}", "ingest-queue"),
     "RetryQueueUrl": ("${RetryQueue}", "retry-queue"),
     "RetryQueueArn": ("${RetryQueue.Arn}", "retry-queue"),
     "DeadLetterQueueUrl": ("${RetryDeadLetterQueue}", "dead-letter-queue"),
     "DeadLetterQueueArn": ("${RetryDeadLetterQueue.Arn}", "dead-letter-queue"),
-    "IotErrorRoleArn": ("${IotRuleActionRole.Arn}", "role"),
     "IotRuleRoleArn": ("${IotRuleActionRole.Arn}", "role"),
     "IotErrorLogGroupName": ("${IotRuleErrorLogGroup}", "log-group"),
 }

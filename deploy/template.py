@@ -1,19 +1,19 @@
 """The CloudFormation merged into `chalice package` output (--merge-template), per stage.
 
 Chalice makes the functions, their roles (from .chalice/policy-*.json), the REST API and
-the SQS event source. Everything else a stage needs is here, as plain data:
+the SQS event sources. Everything else a stage needs is here, as plain data:
 
 - the DynamoDB backup table (pk/sk strings, point-in-time recovery, KMS encryption);
-- the retry queue and its dead-letter queue (redrive after MAX_RECEIVES receives, visibility
-  timeout VISIBILITY_FACTOR x the retry function's timeout), ReportBatchItemFailures and a
-  concurrency cap on the event source;
-- the ingest function's async configuration (bounded retries, on failure -> retry queue);
-- the IoT topic rules from iot_rules/, their Lambda permission and the role their error
-  action uses; the IoT custom authorizer and its permission;
+- the ingest queue (topic rules -> ingest function, in batches) and the retry queue, both
+  redriving to one dead-letter queue after MAX_RECEIVES receives, visibility timeout
+  VISIBILITY_FACTOR x their function's timeout; a concurrency cap on both event sources,
+  ReportBatchItemFailures on the retry one only (ingest fails or succeeds a batch whole);
+- the IoT topic rules from iot_rules/ and the role their actions use (sending to the queues);
+  the IoT custom authorizer and its permission;
 - the signing key, the data key and the database credentials in Secrets Manager;
 - PostgreSQL: an existing database, or RDS PostgreSQL / Aurora Serverless v2 behind RDS Proxy;
 - the dashboard bucket, private behind CloudFront (OAC) or public as an S3 website;
-- CloudWatch alarms (dead letters, retry backlog, function errors, throttles, dropped events)
+- CloudWatch alarms (dead letters, ingest and retry backlogs, function errors, ingest throttles)
   on an SNS topic;
 - overrides of what Chalice generated: fixed function names, stack-filled environment,
   VPC from parameters, log group names.
@@ -21,15 +21,15 @@ the SQS event source. Everything else a stage needs is here, as plain data:
 from __future__ import annotations
 
 from deploy import rules as iot_rules
-from deploy.project import FUNCTIONS, LOG_GROUPS, RETRY_EVENT_SOURCE, ROLES, Stage
+from deploy.project import FUNCTIONS, INGEST_EVENT_SOURCE, LOG_GROUPS, RETRY_EVENT_SOURCE, ROLES, Stage
 
 MAX_RECEIVES = 5
 VISIBILITY_FACTOR = 6
-INGEST_MAX_RETRIES = 2
-INGEST_MAX_EVENT_AGE = 6 * 3600
-RETRY_QUEUE_RETENTION = 4 * 86400
+QUEUE_RETENTION = 4 * 86400
 # A message keeps its first enqueue time when it moves to the dead-letter queue: keep it longer.
 DEAD_LETTER_RETENTION = 14 * 86400
+# Ingestion normally drains within seconds; older than this, it is not keeping up or a batch keeps failing.
+INGEST_BACKLOG_SECONDS = 300
 POSTGRES_VERSION = "16.6"
 AURORA_VERSION = "16.6"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"  # AWS managed cache policy
@@ -156,32 +156,36 @@ def backup_table(stage: Stage) -> dict:
     return {"BackupTable": _keep(stage, {"Type": "AWS::DynamoDB::Table", "Properties": props})}
 
 
-def retry_timeout(stage: Stage) -> int:
-    return stage.timeout("retry")
-
-
-def visibility_timeout(stage: Stage) -> int:
-    return VISIBILITY_FACTOR * retry_timeout(stage)
+def visibility_timeout(stage: Stage, function: str = "retry") -> int:
+    """AWS advises at least 6x the function's timeout for an SQS event source (room for retries of
+    throttled batches); messages gathered during the ingest batching window are already in flight."""
+    window = stage.ingest_batch_window if function == "ingest" else 0
+    return VISIBILITY_FACTOR * stage.timeout(function) + window
 
 
 def queues(stage: Stage) -> dict:
-    source_arn = _sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + stage.retry_queue)
+    def source_queue(name, function):
+        return {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": name,
+            "VisibilityTimeout": visibility_timeout(stage, function),
+            "MessageRetentionPeriod": QUEUE_RETENTION,
+            "SqsManagedSseEnabled": True,
+            "RedrivePolicy": {"deadLetterTargetArn": _att("RetryDeadLetterQueue", "Arn"),
+                              "maxReceiveCount": MAX_RECEIVES},
+        }}
+
+    sources = [_sub("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + name)
+               for name in (stage.retry_queue, stage.ingest_queue)]
     return {
         "RetryDeadLetterQueue": {"Type": "AWS::SQS::Queue", "Properties": {
             "QueueName": stage.dead_letter_queue,
             "MessageRetentionPeriod": DEAD_LETTER_RETENTION,
             "SqsManagedSseEnabled": True,
-            # Only the retry queue may move messages here (and redrive takes them back).
-            "RedriveAllowPolicy": {"redrivePermission": "byQueue", "sourceQueueArns": [source_arn]},
+            # Only the retry and ingest queues may move messages here (and redrive takes them back).
+            "RedriveAllowPolicy": {"redrivePermission": "byQueue", "sourceQueueArns": sources},
         }},
-        "RetryQueue": {"Type": "AWS::SQS::Queue", "Properties": {
-            "QueueName": stage.retry_queue,
-            "VisibilityTimeout": visibility_timeout(stage),
-            "MessageRetentionPeriod": RETRY_QUEUE_RETENTION,
-            "SqsManagedSseEnabled": True,
-            "RedrivePolicy": {"deadLetterTargetArn": _att("RetryDeadLetterQueue", "Arn"),
-                              "maxReceiveCount": MAX_RECEIVES},
-        }},
+        "RetryQueue": source_queue(stage.retry_queue, "retry"),
+        "IngestQueue": source_queue(stage.ingest_queue, "ingest"),
     }
 
 
@@ -317,6 +321,7 @@ def environment(stage: Stage) -> dict:
         "BACKUP_TABLE": _ref("BackupTable"),
         "RETRY_QUEUE_URL": _ref("RetryQueue"),
         "RETRY_QUEUE_NAME": _att("RetryQueue", "QueueName"),
+        "INGEST_QUEUE_NAME": _att("IngestQueue", "QueueName"),
         "DEAD_LETTER_QUEUE_URL": _ref("RetryDeadLetterQueue"),
         "JWT_SECRET_ARN": _ref("JwtSecret"),
         "DATA_KEY_ARN": _ref("DataKeySecret"),
@@ -353,23 +358,27 @@ def function_overrides(stage: Stage) -> dict:
         # Chalice names log groups after the function's logical id (and gets APIHandler wrong): name
         # them after the fixed function names instead, so the policies' log ARNs match.
         out[LOG_GROUPS[function]] = {"Properties": {"LogGroupName": f"/aws/lambda/{stage.function_name(function)}"}}
-    retry_cap = max(2, stage.reserved_concurrency("retry") or 2)
     out[FUNCTIONS["retry"]]["Properties"]["Events"] = {RETRY_EVENT_SOURCE: {"Properties": {
-        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        # Never poll faster than the reserved concurrency can run: throttled batches would count
-        # receives and push good messages into the dead-letter queue.
-        "ScalingConfig": {"MaximumConcurrency": retry_cap},
-    }}}
+        "FunctionResponseTypes": ["ReportBatchItemFailures"], "ScalingConfig": _poll_cap(stage, "retry")}}}
+    # No ReportBatchItemFailures: ingest stores a batch in one transaction and fails it whole.
+    out[FUNCTIONS["ingest"]]["Properties"]["Events"] = {INGEST_EVENT_SOURCE: {"Properties": {
+        "ScalingConfig": _poll_cap(stage, "ingest")}}}
     return out
+
+
+def _poll_cap(stage: Stage, function: str) -> dict:
+    """Never poll faster than the reserved concurrency can run: throttled batches would count
+    receives and push good messages into the dead-letter queue (2 is the lowest cap SQS takes)."""
+    return {"MaximumConcurrency": max(2, stage.reserved_concurrency(function) or 2)}
 
 
 def replacements(stage: Stage) -> list[tuple[tuple[str, ...], object]]:
     """Values that must replace, not merge into, what Chalice generated (a deep merge would keep both)."""
-    return [
-        # A reference, not Chalice's name-built ARN, so that the queue exists before the mapping.
-        (("Resources", FUNCTIONS["retry"], "Properties", "Events", RETRY_EVENT_SOURCE, "Properties", "Queue"),
-         _att("RetryQueue", "Arn")),
-    ]
+    # A reference, not Chalice's name-built ARN, so that the queue exists before the mapping.
+    return [(("Resources", FUNCTIONS[function], "Properties", "Events", source, "Properties", "Queue"),
+             _att(queue, "Arn"))
+            for function, source, queue in (("retry", RETRY_EVENT_SOURCE, "RetryQueue"),
+                                            ("ingest", INGEST_EVENT_SOURCE, "IngestQueue"))]
 
 
 def extra_policies(stage: Stage) -> dict:
@@ -396,35 +405,23 @@ def extra_policies(stage: Stage) -> dict:
     }
 
 
-def ingest_async(stage: Stage) -> dict:
-    return {"IngestAsyncConfig": {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {
-        "FunctionName": _ref(FUNCTIONS["ingest"]), "Qualifier": "$LATEST",
-        "MaximumRetryAttempts": INGEST_MAX_RETRIES, "MaximumEventAgeInSeconds": INGEST_MAX_EVENT_AGE,
-        "DestinationConfig": {"OnFailure": {"Destination": _att("RetryQueue", "Arn")}}}}}
-
-
 # -- IoT Core ------------------------------------------------------------------------------------
+
+# What a rule placeholder asks of the stack -> the queue its role may send to.
+RULE_QUEUES = {"ingest-queue": "IngestQueue", "retry-queue": "RetryQueue", "dead-letter-queue": "RetryDeadLetterQueue"}
 
 
 def iot(stage: Stage, rules: list[iot_rules.Rule]) -> dict:
     out = {}
     needs = set().union(set(), *(r.needs for r in rules))
     for rule in rules:
-        logical = rule.logical_id()
-        payload = iot_rules.resolve(rule.payload)
-        out[logical] = {"Type": "AWS::IoT::TopicRule", "Properties": {
-            "RuleName": iot_rules.rule_name(rule, stage.name), "TopicRulePayload": payload}}
-        out[f"{logical}InvokePermission"] = {"Type": "AWS::Lambda::Permission", "Properties": {
-            "Action": "lambda:InvokeFunction", "FunctionName": _ref(FUNCTIONS["ingest"]),
-            "Principal": "iot.amazonaws.com", "SourceAccount": _ref("AWS::AccountId"),
-            "SourceArn": _att(logical, "Arn")}}
+        out[rule.logical_id()] = {"Type": "AWS::IoT::TopicRule", "Properties": {
+            "RuleName": iot_rules.rule_name(rule, stage.name), "TopicRulePayload": iot_rules.resolve(rule.payload)}}
     if "role" in needs:
         statements = []
-        if "retry-queue" in needs:
-            statements.append({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": _att("RetryQueue", "Arn")})
-        if "dead-letter-queue" in needs:
-            statements.append({"Effect": "Allow", "Action": "sqs:SendMessage",
-                               "Resource": _att("RetryDeadLetterQueue", "Arn")})
+        queues_used = [_att(queue, "Arn") for need, queue in RULE_QUEUES.items() if need in needs]
+        if queues_used:
+            statements.append({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queues_used})
         if "log-group" in needs:
             statements.append({"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                                "Resource": _att("IotRuleErrorLogGroup", "Arn")})
@@ -533,7 +530,7 @@ def alarms(stage: Stage) -> dict:
         "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail", "Properties": {
             "TopicArn": _ref("AlarmTopic"), "Protocol": "email", "Endpoint": _ref("AlarmEmail")}},
         "DeadLetterQueueNotEmptyAlarm": _alarm(
-            "Messages the retry function gave up on: inspect and redrive them (see DEPLOY.md)", "AWS/SQS",
+            "Messages the ingest or retry function gave up on: inspect and redrive them (see DEPLOY.md)", "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
             [{"Name": "QueueName", "Value": _att("RetryDeadLetterQueue", "QueueName")}],
             statistic="Maximum", period=60),
@@ -542,16 +539,15 @@ def alarms(stage: Stage) -> dict:
             "AWS/SQS", "ApproximateAgeOfOldestMessage",
             [{"Name": "QueueName", "Value": _att("RetryQueue", "QueueName")}],
             statistic="Maximum", threshold=900, period=300),
+        "IngestBacklogAlarm": _alarm(
+            "The ingest queue has held a message for over 5 minutes: ingestion is not keeping up or a batch "
+            "keeps failing (after 5 receives it is dead-lettered)",
+            "AWS/SQS", "ApproximateAgeOfOldestMessage",
+            [{"Name": "QueueName", "Value": _att("IngestQueue", "QueueName")}],
+            statistic="Maximum", threshold=INGEST_BACKLOG_SECONDS, period=60),
         "IngestThrottlesAlarm": _alarm(
-            "ingest hit its reserved concurrency: Lambda keeps retrying, raise it if this persists",
+            "ingest hit its reserved concurrency: batches wait in the ingest queue, raise it if this persists",
             "AWS/Lambda", "Throttles", [{"Name": "FunctionName", "Value": _ref(FUNCTIONS["ingest"])}]),
-        "IngestDroppedEventsAlarm": _alarm(
-            "ingest dropped async events or could not deliver them to the retry queue: messages may be lost",
-            "AWS/Lambda", "DestinationDeliveryFailures",
-            [{"Name": "FunctionName", "Value": _ref(FUNCTIONS["ingest"])}]),
-        "IngestAsyncEventsDroppedAlarm": _alarm(
-            "ingest dropped async events (too old or too many retries) without a destination", "AWS/Lambda",
-            "AsyncEventsDropped", [{"Name": "FunctionName", "Value": _ref(FUNCTIONS["ingest"])}]),
     }
     for function, logical in FUNCTIONS.items():
         out[f"{logical}ErrorsAlarm"] = _alarm(
@@ -572,6 +568,7 @@ def outputs(stage: Stage) -> dict:
                                       _att("DashboardBucket", "WebsiteURL"))},
         "DashboardDistributionId": {"Value": _if("UseCloudFront", _ref("DashboardCdn"), "")},
         "BackupTableName": {"Value": _ref("BackupTable")},
+        "IngestQueueUrl": {"Value": _ref("IngestQueue")},
         "RetryQueueUrl": {"Value": _ref("RetryQueue")},
         "DeadLetterQueueUrl": {"Value": _ref("RetryDeadLetterQueue")},
         "AlarmTopicArn": {"Value": _ref("AlarmTopic")},
@@ -598,7 +595,7 @@ def merge_template(stage: Stage, rules: list[iot_rules.Rule] | None = None) -> d
     rules = iot_rules.load_rules() if rules is None else rules
     resources = {}
     for part in (backup_table(stage), queues(stage), secrets(stage), database(stage), vpc_endpoints(stage),
-                 function_overrides(stage), extra_policies(stage), ingest_async(stage), iot(stage, rules),
+                 function_overrides(stage), extra_policies(stage), iot(stage, rules),
                  dashboard(stage), alarms(stage)):
         resources.update(part)
     return {

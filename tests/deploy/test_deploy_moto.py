@@ -2,7 +2,7 @@
 
 What moto cannot model, and where it is tested instead:
 - CloudFormation resource types moto has no model for (RDS Proxy and Aurora, Secrets Manager,
-  IoT topic rules and authorizer, EventInvokeConfig, CloudFront, CloudWatch alarms, S3 bucket
+  IoT topic rules and authorizer, CloudFront, CloudWatch alarms, S3 bucket
   policy, SNS subscriptions) nor an API Gateway deployment of an OpenAPI body: cut from the
   template by tests/deploy/motoshim.py, named in CUT_BY_MOTO below, and asserted on the template
   in test_template.py;
@@ -29,7 +29,7 @@ from tests.deploy.motoshim import for_moto
 CUT_BY_MOTO = {
     "AWS::RDS::DBProxy", "AWS::RDS::DBProxyTargetGroup", "AWS::RDS::DBCluster",
     "AWS::SecretsManager::Secret", "AWS::SecretsManager::SecretTargetAttachment",
-    "AWS::IoT::TopicRule", "AWS::IoT::Authorizer", "AWS::Lambda::EventInvokeConfig",
+    "AWS::IoT::TopicRule", "AWS::IoT::Authorizer",
     "AWS::CloudFront::Distribution", "AWS::CloudFront::OriginAccessControl",
     "AWS::CloudFront::ResponseHeadersPolicy", "AWS::CloudWatch::Alarm", "AWS::S3::BucketPolicy",
     "AWS::SNS::Subscription", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage",
@@ -116,15 +116,19 @@ def test_deploy_then_teardown_end_to_end(moto_stage, monkeypatch):
     assert env_vars["BACKUP_TABLE"] == "choovio-iot-dev-backup"
     assert env_vars["RETRY_QUEUE_URL"] == outputs["RetryQueueUrl"]
     assert names["choovio-iot-dev-ingest"]["Runtime"] == "python3.13"
-    mappings = lam.list_event_source_mappings(FunctionName="choovio-iot-dev-retry")["EventSourceMappings"]
-    assert [m["EventSourceArn"].rsplit(":", 1)[1] for m in mappings] == ["choovio-iot-dev-retry"]
+    # Each function polls its own queue; only retry reports partial batch failures.
+    for function, response_types in (("retry", ["ReportBatchItemFailures"]), ("ingest", [])):
+        mappings = lam.list_event_source_mappings(FunctionName=f"choovio-iot-dev-{function}")["EventSourceMappings"]
+        assert [m["EventSourceArn"].rsplit(":", 1)[1] for m in mappings] == [f"choovio-iot-dev-{function}"]
+        assert (mappings[0].get("FunctionResponseTypes") or []) == response_types
 
-    # Queues and table as the template says.
+    # Queues and table as the template says (ingest: 6 x 30 s + the 1 s batching window).
     sqs = session.client("sqs")
-    attrs = sqs.get_queue_attributes(QueueUrl=outputs["RetryQueueUrl"], AttributeNames=["All"])["Attributes"]
-    assert int(attrs["VisibilityTimeout"]) == 6 * 30
-    assert json.loads(attrs["RedrivePolicy"])["maxReceiveCount"] == 5
-    assert json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].endswith(":choovio-iot-dev-retry-dlq")
+    for output, visibility in (("RetryQueueUrl", 6 * 30), ("IngestQueueUrl", 6 * 30 + 1)):
+        attrs = sqs.get_queue_attributes(QueueUrl=outputs[output], AttributeNames=["All"])["Attributes"]
+        assert int(attrs["VisibilityTimeout"]) == visibility
+        assert json.loads(attrs["RedrivePolicy"])["maxReceiveCount"] == 5
+        assert json.loads(attrs["RedrivePolicy"])["deadLetterTargetArn"].endswith(":choovio-iot-dev-retry-dlq")
     table = session.client("dynamodb").describe_table(TableName="choovio-iot-dev-backup")["Table"]
     assert {k["AttributeName"]: k["KeyType"] for k in table["KeySchema"]} == {"pk": "HASH", "sk": "RANGE"}
 

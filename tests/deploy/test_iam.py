@@ -96,3 +96,13 @@ def test_secret_reads_are_limited_to_the_stage_secrets(deployed):
                     text = json.dumps(resource)
                     assert f"choovio-iot/{stage.name}/" in text or "DbSecret" in text \
                         or "ExistingDbSecretName" in text, text
+
+
+def test_each_event_source_polls_with_its_own_queue_only(deployed):
+    stage, tpl = deployed
+    poll = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    for function, queue in (("ingest", stage.ingest_queue), ("retry", stage.retry_queue)):
+        polling = [s for s in statements_for_role(tpl, ROLES[function]) if actions([s]) & poll]
+        assert polling and all(actions([s]) >= poll for s in polling), function
+        assert {json.dumps(r) for s in polling for r in resources(s)} == {json.dumps(
+            {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:${{AWS::Region}}:${{AWS::AccountId}}:{queue}"})}, function

@@ -5,10 +5,16 @@ asserted are AWS's own (50 MB zipped for a direct upload, 250 MB unzipped).
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import json
 import zipfile
 
+import pytest
+
 from deploy import build
+from deploy import template as tmpl
+from deploy.project import load_stage, stage_names
 
 
 def test_the_zip_holds_the_app_and_its_runtime_dependencies_only(dev_build):
@@ -39,3 +45,25 @@ def test_cold_import_time_of_app(dev_build):
           f"{timing['median_s'] * 1000:.0f} ms (min {timing['min_s'] * 1000:.0f}, max {timing['max_s'] * 1000:.0f}) "
           f"over {timing['runs']} fresh interpreters, {timing['modules']} modules; without the .pyc files "
           f"{timing['source_only_median_s'] * 1000:.0f} ms ({timing['source_only_over_built']}x)")
+
+
+@pytest.mark.parametrize("stage_name", stage_names())
+def test_stage_config_names_the_queues_the_stack_creates(stage_name):
+    stage = load_stage(stage_name)
+    assert stage.environment_variable("RETRY_QUEUE_NAME") == stage.retry_queue
+    assert stage.environment_variable("INGEST_QUEUE_NAME") == stage.ingest_queue
+
+
+def test_app_py_gets_the_queue_names_and_the_stage_batching_at_package_time():
+    stage = load_stage("dev")
+    assert build.app_environment(stage) == {"RETRY_QUEUE_NAME": "choovio-iot-dev-retry",
+                                            "INGEST_QUEUE_NAME": "choovio-iot-dev-ingest"}
+    chalice = copy.deepcopy(stage.chalice)
+    chalice["stages"]["dev"]["environment_variables"]["INGEST_BATCH_SIZE"] = "500"
+    chalice["stages"]["dev"]["lambda_functions"]["ingest"]["environment_variables"] = {"INGEST_BATCH_WINDOW": 5}
+    batched = dataclasses.replace(stage, chalice=chalice)
+    assert build.app_environment(batched) == {"RETRY_QUEUE_NAME": "choovio-iot-dev-retry",
+                                              "INGEST_QUEUE_NAME": "choovio-iot-dev-ingest",
+                                              "INGEST_BATCH_SIZE": "500", "INGEST_BATCH_WINDOW": "5"}
+    # The ingest queue's visibility timeout counts the window the stage chose.
+    assert tmpl.visibility_timeout(batched, "ingest") == 6 * stage.timeout("ingest") + 5

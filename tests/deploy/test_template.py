@@ -8,7 +8,7 @@ import pytest
 from deploy import rules as iot_rules
 from deploy import template as tmpl
 from deploy.build import cfn_lint
-from tests.deploy.helpers import of_type, template
+from tests.deploy.helpers import of_type, resources, template
 
 FUNCS = {"api_handler": "APIHandler", "ingest": "Ingest", "retry": "Retry", "iot_authorizer": "IotAuthorizer",
          "migrate": "Migrate"}
@@ -50,53 +50,78 @@ def test_rule_sql_equals_the_files_in_iot_rules(built):
         got = deployed[f"{name}_{stage.name}".replace("-", "_")]
         assert got["Sql"] == sql
         assert got["AwsIotSqlVersion"] == "2016-03-23"
-        assert got["Actions"] == [{"Lambda": {"FunctionArn": {"Fn::Sub": "${Ingest.Arn}"}}}]
-        assert got.get("ErrorAction"), f"{path.name}: a rule needs an error action"
+        # Device messages go to the ingest queue; what the rule cannot deliver, to the retry queue.
+        assert got["Actions"] == [{"Sqs": {"QueueUrl": {"Fn::Sub": "${IngestQueue}"},
+                                           "RoleArn": {"Fn::Sub": "${IotRuleActionRole.Arn}"}, "UseBase64": False}}]
+        assert got["ErrorAction"] == {"Sqs": {"QueueUrl": {"Fn::Sub": "${RetryQueue}"},
+                                              "RoleArn": {"Fn::Sub": "${IotRuleActionRole.Arn}"}, "UseBase64": False}}
 
 
-def test_each_rule_may_invoke_ingest_and_nothing_else_may(built):
+def test_the_rule_role_may_send_to_the_ingest_and_retry_queues_only(built):
     _, _, tpl = built
-    rules = of_type(tpl, "AWS::IoT::TopicRule")
-    permissions = [p["Properties"] for p in of_type(tpl, "AWS::Lambda::Permission").values()
+    role = tpl["Resources"]["IotRuleActionRole"]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "iot.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    assert [s["Action"] for s in statements] == ["sqs:SendMessage"]
+    assert sorted(r["Fn::GetAtt"][0] for r in resources(statements[0])) == ["IngestQueue", "RetryQueue"]
+
+
+def test_nothing_may_invoke_ingest_directly(built):
+    # ingest runs only from its queue: no leftover IoT invoke permission, no async configuration.
+    _, _, tpl = built
+    permissions = [k for k, p in of_type(tpl, "AWS::Lambda::Permission").items()
                    if p["Properties"]["FunctionName"] == {"Ref": "Ingest"}]
-    assert sorted(p["SourceArn"]["Fn::GetAtt"][0] for p in permissions) == sorted(rules)
-    for p in permissions:
-        assert p["Principal"] == "iot.amazonaws.com" and p["SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert permissions == []
+    assert of_type(tpl, "AWS::Lambda::EventInvokeConfig") == {}
+
+
+def _mappings(tpl: dict) -> dict:
+    return {m["Properties"]["FunctionName"]["Ref"]: m["Properties"]
+            for m in of_type(tpl, "AWS::Lambda::EventSourceMapping").values()}
 
 
 def test_retry_event_source_reports_batch_item_failures(built):
-    stage, _, tpl = built
-    (mapping,) = of_type(tpl, "AWS::Lambda::EventSourceMapping").values()
-    props = mapping["Properties"]
+    _, _, tpl = built
+    props = _mappings(tpl)["Retry"]
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["RetryQueue", "Arn"]}
-    assert props["FunctionName"] == {"Ref": "Retry"}
     assert props["BatchSize"] == 10
     reserved = tpl["Resources"]["Retry"]["Properties"]["ReservedConcurrentExecutions"]
     assert props["ScalingConfig"]["MaximumConcurrency"] <= max(2, reserved)
 
 
-def test_retry_queue_redrives_to_the_dead_letter_queue(built):
+def test_ingest_event_source_takes_whole_batches(built):
+    stage, _, tpl = built
+    assert set(_mappings(tpl)) == {"Ingest", "Retry"}
+    props = _mappings(tpl)["Ingest"]
+    # The handler fails a batch whole; with ReportBatchItemFailures its return value would be read
+    # as a list of failures, so this must stay off.
+    assert not props.get("FunctionResponseTypes")
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["IngestQueue", "Arn"]}
+    assert props["BatchSize"] == int(stage.environment_variable("INGEST_BATCH_SIZE") or 100)
+    assert props["MaximumBatchingWindowInSeconds"] == stage.ingest_batch_window
+    reserved = tpl["Resources"]["Ingest"]["Properties"]["ReservedConcurrentExecutions"]
+    assert props["ScalingConfig"]["MaximumConcurrency"] <= max(2, reserved)
+
+
+@pytest.mark.parametrize("queue,function", [("RetryQueue", "Retry"), ("IngestQueue", "Ingest")])
+def test_queues_redrive_to_the_dead_letter_queue(built, queue, function):
     _, _, tpl = built
-    queue = tpl["Resources"]["RetryQueue"]["Properties"]
+    props = tpl["Resources"][queue]["Properties"]
     dlq = tpl["Resources"]["RetryDeadLetterQueue"]["Properties"]
-    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["RetryDeadLetterQueue", "Arn"]},
+    assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": ["RetryDeadLetterQueue", "Arn"]},
                                       "maxReceiveCount": 5}
-    retry_timeout = tpl["Resources"]["Retry"]["Properties"]["Timeout"]
-    assert queue["VisibilityTimeout"] >= 6 * retry_timeout
+    # AWS: at least 6x the function's timeout; a batching window keeps messages in flight too.
+    window = _mappings(tpl)[function]["MaximumBatchingWindowInSeconds"]
+    assert props["VisibilityTimeout"] >= 6 * tpl["Resources"][function]["Properties"]["Timeout"] + window
     # A message keeps its enqueue time when dead-lettered: the DLQ must keep it longer than the queue did.
-    assert dlq["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
-    assert queue["SqsManagedSseEnabled"] and dlq["SqsManagedSseEnabled"]
-
-
-def test_ingest_async_failures_go_to_the_retry_queue(built):
-    _, _, tpl = built
-    (config,) = of_type(tpl, "AWS::Lambda::EventInvokeConfig").values()
-    props = config["Properties"]
-    assert props["FunctionName"] == {"Ref": "Ingest"} and props["Qualifier"] == "$LATEST"
-    assert 0 <= props["MaximumRetryAttempts"] <= 2
-    assert props["MaximumEventAgeInSeconds"] <= 6 * 3600
-    assert props["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["RetryQueue", "Arn"]}
+    assert dlq["MessageRetentionPeriod"] > props["MessageRetentionPeriod"]
+    assert props["SqsManagedSseEnabled"] and dlq["SqsManagedSseEnabled"]
+    # The dead-letter queue accepts this queue's messages (byQueue lists each source).
+    sources = json.dumps(dlq["RedriveAllowPolicy"]["sourceQueueArns"])
+    assert props["QueueName"] in sources
 
 
 def test_alarms_watch_dead_letters_and_every_function(built):
@@ -109,6 +134,14 @@ def test_alarms_watch_dead_letters_and_every_function(built):
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 0, "GreaterThanThreshold")
     assert dlq["Dimensions"] == [{"Name": "QueueName",
                                   "Value": {"Fn::GetAtt": ["RetryDeadLetterQueue", "QueueName"]}}]
+    for name, queue in (("IngestBacklogAlarm", "IngestQueue"), ("RetryBacklogAlarm", "RetryQueue")):
+        backlog = alarms[name]
+        assert (backlog["Namespace"], backlog["MetricName"], backlog["Statistic"]) == \
+            ("AWS/SQS", "ApproximateAgeOfOldestMessage", "Maximum")
+        assert backlog["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
+        assert 0 < backlog["Threshold"] <= 900
+    # Async invocation is gone: nothing watches its metrics any more.
+    assert not {a["MetricName"] for a in alarms.values()} & {"AsyncEventsDropped", "DestinationDeliveryFailures"}
     watched = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()
                if a["Namespace"] == "AWS/Lambda" and a["MetricName"] == "Errors"}
     assert watched == set(FUNCS.values())
@@ -139,6 +172,7 @@ def test_functions_are_wired_to_the_stack(built):
         env = props["Environment"]["Variables"]
         assert env["BACKUP_TABLE"] == {"Ref": "BackupTable"}
         assert env["RETRY_QUEUE_URL"] == {"Ref": "RetryQueue"}
+        assert env["INGEST_QUEUE_NAME"] == {"Fn::GetAtt": ["IngestQueue", "QueueName"]}
         assert env["JWT_SECRET_ARN"] == {"Ref": "JwtSecret"} and env["DATA_KEY_ARN"] == {"Ref": "DataKeySecret"}
         assert "DB_SECRET_ARN" in env and "DB_HOST" in env
         # Secrets are referenced, never inlined.
@@ -202,14 +236,16 @@ def test_database_created_behind_rds_proxy_or_given(built):
                                          {"Ref": "ExistingDbHost"}]}
 
 
-def test_visibility_timeout_follows_the_retry_timeout(dev_build):
+def test_visibility_timeout_follows_the_function_timeout(dev_build):
     stage, _ = dev_build
     assert tmpl.visibility_timeout(stage) == 6 * stage.timeout("retry")
+    assert tmpl.visibility_timeout(stage, "ingest") == 6 * stage.timeout("ingest") + stage.ingest_batch_window
 
 
 def test_outputs_the_deploy_command_reads(built):
     _, _, tpl = built
-    assert {"ApiUrl", "DashboardBucketName", "DashboardDistributionId", "MigrateFunctionName"} <= set(tpl["Outputs"])
+    assert {"ApiUrl", "DashboardBucketName", "DashboardDistributionId", "MigrateFunctionName",
+            "IngestQueueUrl"} <= set(tpl["Outputs"])
 
 
 def test_rule_names_are_unique_per_stage():
