@@ -1,10 +1,10 @@
-"""The ingestion pipeline shared by MQTT (topic rule -> Lambda) and HTTP publish.
+"""The ingestion pipeline shared by MQTT (topic rule -> ingest queue -> Lambda, in batches)
+and HTTP publish (a batch of one).
 
-decode -> authorize the publisher -> normalize -> write PostgreSQL and the backup.
-A store that fails gets the event on the retry queue (rows are deterministic, so
-the replay writes exactly what would have been written). If the queue fails too,
-the call raises: Lambda's own retries and on-failure destination keep the event.
-Rejected messages are never retried; each is recorded with its reason.
+decode -> authorize the publishers -> normalize -> write PostgreSQL and the backup, once per batch.
+A store that fails gets the events on the retry queue (rows are deterministic, so the replay
+writes exactly what would have been written). If the queue fails too, the call raises: SQS
+delivers the batch again. Rejected messages are never retried; each is recorded with its reason.
 """
 from __future__ import annotations
 

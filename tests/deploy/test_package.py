@@ -67,3 +67,24 @@ def test_app_py_gets_the_queue_names_and_the_stage_batching_at_package_time():
                                               "INGEST_BATCH_SIZE": "500", "INGEST_BATCH_WINDOW": "5"}
     # The ingest queue's visibility timeout counts the window the stage chose.
     assert tmpl.visibility_timeout(batched, "ingest") == 6 * stage.timeout("ingest") + 5
+
+
+@pytest.mark.parametrize("variables, problem", [
+    ({"INGEST_BATCH_SIZE": "100", "INGEST_BATCH_WINDOW": "0"}, "at least 1 second"),
+    ({"INGEST_BATCH_SIZE": "0"}, "1 to 10000"),
+    ({"INGEST_BATCH_SIZE": "20000"}, "1 to 10000"),
+    ({"INGEST_BATCH_WINDOW": "301"}, "0 to 300"),
+])
+def test_batching_lambda_would_refuse_stops_the_package_early(variables, problem):
+    stage = load_stage("dev")
+    chalice = copy.deepcopy(stage.chalice)
+    chalice["stages"]["dev"]["environment_variables"].update(variables)
+    with pytest.raises(ValueError, match=problem):
+        build.app_environment(dataclasses.replace(stage, chalice=chalice))
+
+
+def test_ten_or_fewer_messages_may_go_without_a_window():
+    stage = load_stage("dev")
+    chalice = copy.deepcopy(stage.chalice)
+    chalice["stages"]["dev"]["environment_variables"].update({"INGEST_BATCH_SIZE": "10", "INGEST_BATCH_WINDOW": "0"})
+    assert build.app_environment(dataclasses.replace(stage, chalice=chalice))["INGEST_BATCH_WINDOW"] == "0"
