@@ -166,3 +166,14 @@ def test_concurrent_batches_with_the_same_messages_store_each_once(db, platform,
         t.join()
     assert errors == []
     assert pg_count(db, channel=channel["id"]) == 30 * 20
+
+
+def test_redelivered_json_documents_are_stored_once(db, platform, fleet):
+    _, (a, _, _), channel = fleet
+    doc = _body(channel, a, {"temperature": 21.5, "door": "open"})
+    pack = _body(channel, a, senml(2, NOW - 100))
+    assert _invoke([doc]) == {"stored": 1}
+    assert _invoke([pack, doc]) == {"stored": 2}  # the JSON row is the one already stored
+    assert pg_count(db, table="json_messages", channel=channel["id"]) == 1
+    assert len(backup_items(platform.backup, "json", channel["id"])) == 1
+    _assert_exact(db, platform, channel, 2)
