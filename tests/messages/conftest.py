@@ -38,3 +38,30 @@ def platform(db, pg_proxy, monkeypatch):
             pool.close()
         dbmod._pools.clear()
         reset()
+
+
+@pytest.fixture
+def fleet(api, platform):
+    """An owner's channel with three things connected to it: (token, things, channel)."""
+    _, token = api.user("owner@example.com")
+    things = [api.thing(token, name=f"t{i}") for i in range(3)]
+    channel = api.channel(token, name="plant")
+    r = api.call("POST", "/connect", {"thing_ids": [t["id"] for t in things], "channel_id": channel["id"]},
+                 token)
+    assert r.status_code == 201
+    return token, things, channel
+
+
+@pytest.fixture
+def stranger(api, fleet):
+    """A thing of the same owner that is not connected to the fleet's channel."""
+    return api.thing(fleet[0], name="stranger")
+
+
+@pytest.fixture
+def poller(platform):
+    """The retry Lambda fed by its queue, as Lambda's event source does it (drain() in tests)."""
+    import app
+    from devstack.sqs_poller import SqsPoller
+
+    return SqsPoller(platform.queue.url, app.retry, visibility_timeout=0, wait_seconds=0)

@@ -42,3 +42,27 @@ def queue_depth(sqs, url: str) -> int:
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
         "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+
+def heal(proxy, platform, timeout: float = 15.0) -> None:
+    """Bring PostgreSQL back and wait until the app's pool reaches it again."""
+    from chalicelib.errors import Unavailable
+
+    proxy.up()
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            platform.store.get_user("00000000-0000-0000-0000-000000000000")
+            return
+        except Unavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def assert_exact(db, platform, channel, expected_records):
+    assert pg_count(db, channel=channel["id"]) == expected_records
+    items = backup_items(platform.backup, "msgs", channel["id"])
+    assert len(items) == expected_records
+    assert sorted(i["id"] for i in items) == pg_ids(db)

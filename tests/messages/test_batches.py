@@ -12,7 +12,7 @@ import uuid
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from tests.messages.helpers import backup_items, pg_count, pg_ids, queue_depth, rule_event, senml
+from tests.messages.helpers import assert_exact, backup_items, heal, pg_count, queue_depth, rule_event, senml
 
 NOW = time.time()
 
@@ -41,39 +41,14 @@ def _invoke(bodies: list[str]) -> dict:
     return app.ingest(_sqs_event(bodies), _Context())
 
 
-@pytest.fixture
-def fleet(api, platform):
-    """Two connected things, one thing not connected, on one channel."""
-    _, token = api.user("owner@example.com")
-    things = [api.thing(token, name=f"t{i}") for i in range(3)]
-    channel = api.channel(token, name="plant")
-    r = api.call("POST", "/connect", {"thing_ids": [t["id"] for t in things[:2]], "channel_id": channel["id"]},
-                 token)
-    assert r.status_code == 201
-    return token, things, channel
-
-
-@pytest.fixture
-def poller(platform):
-    import app
-    from devstack.sqs_poller import SqsPoller
-
-    return SqsPoller(platform.queue.url, app.retry, visibility_timeout=0, wait_seconds=0)
 
 
 def _body(channel, thing, payload) -> str:
     return json.dumps(rule_event(channel["id"], thing["id"], payload))
 
 
-def _assert_exact(db, platform, channel, records):
-    assert pg_count(db, channel=channel["id"]) == records
-    items = backup_items(platform.backup, "msgs", channel["id"])
-    assert sorted(i["id"] for i in items) == pg_ids(db)
-    assert len(items) == records
-
-
-def test_a_batch_stores_the_good_and_records_the_rest(db, platform, fleet):
-    _, (a, b, stranger), channel = fleet
+def test_a_batch_stores_the_good_and_records_the_rest(db, platform, fleet, stranger):
+    _, (a, b, _), channel = fleet
     good = [_body(channel, a, senml(5, NOW - 1000 + i * 10)) for i in range(6)]
     good += [_body(channel, b, senml(3, NOW - 500 + i * 10, name="hum")) for i in range(4)]
     bad = [
@@ -85,7 +60,7 @@ def test_a_batch_stores_the_good_and_records_the_rest(db, platform, fleet):
     ]
     counts = _invoke(good[:5] + bad + good[5:])
     assert counts == {"stored": 10, "rejected": 5}
-    _assert_exact(db, platform, channel, 6 * 5 + 4 * 3)
+    assert_exact(db, platform, channel, 6 * 5 + 4 * 3)
     reasons = [r["reason"] for r in platform.ingestor.writer.rejections(channel["id"], 0, 10)[1]]
     assert len(reasons) == 3  # the two that name no channel are logged, not recorded
     assert any("not connected" in r for r in reasons)
@@ -97,29 +72,25 @@ def test_redelivered_and_repeated_messages_are_stored_once(db, platform, fleet):
     assert _invoke(bodies[:3]) == {"stored": 3}
     # SQS redelivers a batch that overlaps what is stored, with a message twice in it.
     assert _invoke(bodies + [bodies[4]]) == {"stored": 6}
-    _assert_exact(db, platform, channel, 5 * 4)
+    assert_exact(db, platform, channel, 5 * 4)
 
 
-def test_postgres_down_queues_the_whole_batch_and_the_retry_stores_it(db, platform, fleet, pg_proxy, poller):
-    from tests.messages.test_faults import _heal
-
-    _, (a, b, stranger), channel = fleet
+def test_postgres_down_queues_the_whole_batch_and_the_retry_stores_it(db, platform, fleet, stranger, pg_proxy, poller):
+    _, (a, b, _), channel = fleet
     bodies = [_body(channel, (a, b)[i % 2], senml(4, NOW - 1000 + i * 10)) for i in range(8)]
     pg_proxy.down()
     # Authorization comes from the backup meanwhile: the stranger is still refused.
     assert _invoke(bodies + [_body(channel, stranger, senml(1, NOW))]) == {"queued": 8, "rejected": 1}
     assert len(backup_items(platform.backup, "msgs", channel["id"])) == 8 * 4
-    _heal(pg_proxy, platform)
+    heal(pg_proxy, platform)
     assert pg_count(db, channel=channel["id"]) == 0
     poller.drain()
-    _assert_exact(db, platform, channel, 8 * 4)
+    assert_exact(db, platform, channel, 8 * 4)
     assert queue_depth(platform.queue.client, platform.queue.url) == 0
 
 
 def test_nowhere_to_keep_it_fails_the_batch_and_sqs_redelivery_stores_it_once(db, platform, fleet, pg_proxy):
     from chalicelib.backup.retry_queue import RetryQueueUnavailable
-    from tests.messages.test_faults import _heal
-
     _, (a, _, _), channel = fleet
     bodies = [_body(channel, a, senml(4, NOW - 1000 + i * 10)) for i in range(4)]
     sqs = platform.queue.client
@@ -131,10 +102,10 @@ def test_nowhere_to_keep_it_fails_the_batch_and_sqs_redelivery_stores_it_once(db
     pg_proxy.down()
     with pytest.raises(RetryQueueUnavailable):
         _invoke(bodies)  # the batch stays on the ingest queue
-    _heal(pg_proxy, platform)
+    heal(pg_proxy, platform)
     sqs.meta.events.unregister("before-call.sqs.SendMessageBatch", unreachable)
     assert _invoke(bodies) == {"stored": 4}  # SQS delivers it again; the backup has it already
-    _assert_exact(db, platform, channel, 4 * 4)
+    assert_exact(db, platform, channel, 4 * 4)
 
 
 def test_an_ingest_message_redriven_from_the_dead_letter_queue_is_replayed(db, platform, fleet, poller):
@@ -142,7 +113,7 @@ def test_an_ingest_message_redriven_from_the_dead_letter_queue_is_replayed(db, p
     # The ingest and retry queues share a dead-letter queue; redrive sends everything to the retry queue.
     platform.queue.client.send_message(QueueUrl=platform.queue.url, MessageBody=_body(channel, a, senml(3, NOW)))
     poller.drain()
-    _assert_exact(db, platform, channel, 3)
+    assert_exact(db, platform, channel, 3)
     assert queue_depth(platform.queue.client, platform.queue.url) == 0
 
 
@@ -176,4 +147,4 @@ def test_redelivered_json_documents_are_stored_once(db, platform, fleet):
     assert _invoke([pack, doc]) == {"stored": 2}  # the JSON row is the one already stored
     assert pg_count(db, table="json_messages", channel=channel["id"]) == 1
     assert len(backup_items(platform.backup, "json", channel["id"])) == 1
-    _assert_exact(db, platform, channel, 2)
+    assert_exact(db, platform, channel, 2)

@@ -8,28 +8,11 @@ import time
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from tests.messages.helpers import backup_items, pg_count, pg_ids, queue_depth, rule_event, senml
+from tests.messages.helpers import assert_exact, heal, pg_count, queue_depth, rule_event, senml
 
 NOW = time.time()
 
 
-@pytest.fixture
-def fleet(api, platform):
-    _, token = api.user("owner@example.com")
-    things = [api.thing(token, name=f"t{i}") for i in range(3)]
-    channel = api.channel(token, name="plant")
-    r = api.call("POST", "/connect", {"thing_ids": [t["id"] for t in things], "channel_id": channel["id"]},
-                 token)
-    assert r.status_code == 201
-    return token, things, channel
-
-
-@pytest.fixture
-def poller(platform):
-    import app
-    from devstack.sqs_poller import SqsPoller
-
-    return SqsPoller(platform.queue.url, app.retry, visibility_timeout=0, wait_seconds=0)
 
 
 def _events(channel, things, n, offset=0):
@@ -51,29 +34,6 @@ def _fail_calls(client, operation: str, every: int, code: str = "ProvisionedThro
     return hook
 
 
-def _heal(proxy, platform, timeout: float = 15.0) -> None:
-    """Bring PostgreSQL back and wait until the app's pool reaches it again."""
-    from chalicelib.errors import Unavailable
-
-    proxy.up()
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            platform.store.get_user("00000000-0000-0000-0000-000000000000")
-            return
-        except Unavailable:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def _assert_exact(db, platform, channel, expected_records):
-    assert pg_count(db, channel=channel["id"]) == expected_records
-    items = backup_items(platform.backup, "msgs", channel["id"])
-    assert len(items) == expected_records
-    assert sorted(i["id"] for i in items) == pg_ids(db)
-
-
 def test_postgres_down_during_a_run(db, platform, fleet, pg_proxy, poller):
     _, things, channel = fleet
     events = _events(channel, things, 30)
@@ -82,14 +42,14 @@ def test_postgres_down_during_a_run(db, platform, fleet, pg_proxy, poller):
         if i == 10:
             pg_proxy.down()  # a blip in the middle of the run
         if i == 20:
-            _heal(pg_proxy, platform)
+            heal(pg_proxy, platform)
         statuses.append(platform.ingestor.ingest(event).status)
     # During the outage the publisher was authorized from the backup and nothing was refused.
     assert statuses.count("rejected") == 0
     assert statuses[10:20] == ["queued"] * 10
     assert pg_count(db, channel=channel["id"]) == 20 * 4
     poller.drain()
-    _assert_exact(db, platform, channel, 30 * 4)
+    assert_exact(db, platform, channel, 30 * 4)
     assert queue_depth(platform.queue.client, platform.queue.url) == 0
 
 
@@ -101,7 +61,7 @@ def test_backup_throttled_on_a_share_of_writes(db, platform, fleet, poller):
     assert statuses.count("queued") == 10
     client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", hook)
     poller.drain()
-    _assert_exact(db, platform, channel, 30 * 4)
+    assert_exact(db, platform, channel, 30 * 4)
 
 
 def test_queue_unreachable_fails_the_invocation_then_lambda_retry_keeps_it(db, platform, fleet, pg_proxy):
@@ -118,11 +78,11 @@ def test_queue_unreachable_fails_the_invocation_then_lambda_retry_keeps_it(db, p
 
     with pytest.raises(RetryQueueUnavailable):
         platform.ingestor.ingest(event)  # Lambda sees the failure and retries the event
-    _heal(pg_proxy, platform)
+    heal(pg_proxy, platform)
     sqs.meta.events.unregister("before-call.sqs.SendMessageBatch", unreachable)
     # Lambda's async retry delivers the same event again; the backup already has it: no double.
     assert platform.ingestor.ingest(event).status == "stored"
-    _assert_exact(db, platform, channel, 4)
+    assert_exact(db, platform, channel, 4)
 
 
 def test_on_failure_destination_record_is_replayed(db, platform, fleet, poller):
@@ -131,14 +91,14 @@ def test_on_failure_destination_record_is_replayed(db, platform, fleet, poller):
     record = {"version": "1.0", "requestContext": {"condition": "RetriesExhausted"}, "requestPayload": event}
     platform.queue.client.send_message(QueueUrl=platform.queue.url, MessageBody=json.dumps(record))
     poller.drain()
-    _assert_exact(db, platform, channel, 4)
+    assert_exact(db, platform, channel, 4)
 
 
 def test_retry_lambda_crash_mid_batch_and_poison_messages(db, platform, fleet, pg_proxy, poller):
     _, things, channel = fleet
     pg_proxy.down()
     statuses = [platform.ingestor.ingest(e).status for e in _events(channel, things, 12)]
-    _heal(pg_proxy, platform)
+    heal(pg_proxy, platform)
     assert statuses == ["queued"] * 12
     sqs, url = platform.queue.client, platform.queue.url
     for body in ("not json", json.dumps({"kind": "mystery"}), json.dumps([1, 2])):
@@ -160,7 +120,7 @@ def test_retry_lambda_crash_mid_batch_and_poison_messages(db, platform, fleet, p
     finally:
         platform.replayer.handle = original
     poller.drain()
-    _assert_exact(db, platform, channel, 12 * 4)
+    assert_exact(db, platform, channel, 12 * 4)
     # Poison messages ended in the dead-letter queue after their bounded receives.
     import os
 
@@ -185,7 +145,7 @@ def test_api_write_when_postgres_down_is_a_clean_503(api, db, platform, pg_proxy
     _, token = api.user("someone@example.com")
     pg_proxy.down()
     r = api.call("POST", "/channels", {"name": "never"}, token)
-    _heal(pg_proxy, platform)
+    heal(pg_proxy, platform)
     assert r.status_code == 503
     assert r.json["error"] == "service unavailable"
     assert list(platform.backup.scan("channel")) == []
