@@ -44,7 +44,6 @@ def queue_depth(sqs, url: str) -> int:
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
-
 def heal(proxy, platform, timeout: float = 15.0) -> None:
     """Bring PostgreSQL back and wait until the app's pool reaches it again."""
     from chalicelib.errors import Unavailable

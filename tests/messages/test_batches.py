@@ -41,8 +41,6 @@ def _invoke(bodies: list[str]) -> dict:
     return app.ingest(_sqs_event(bodies), _Context())
 
 
-
-
 def _body(channel, thing, payload) -> str:
     return json.dumps(rule_event(channel["id"], thing["id"], payload))
 

@@ -13,8 +13,6 @@ from tests.messages.helpers import assert_exact, heal, pg_count, queue_depth, ru
 NOW = time.time()
 
 
-
-
 def _events(channel, things, n, offset=0):
     """n packs of 4 records, from the fleet's things in turn, with explicit times."""
     cycle = itertools.cycle(things)
