@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 BACKUP_TABLE = "choovio-backup"
 RETRY_QUEUE = "choovio-retry"
@@ -15,9 +16,21 @@ VISIBILITY_TIMEOUT = 180
 def start_moto(host: str = "127.0.0.1", port: int = 5000):
     from moto.server import ThreadedMotoServer
 
+    _cheap_moto_sqs_clock()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server
+
+
+def _cheap_moto_sqs_clock() -> None:
+    """moto's SQS recomputes every message's visibility, with a slow datetime-based clock, several
+    times per message sent or received: a queue a few hundred deep (a burst of device messages)
+    made each receive take ~1 s. The same clock from time.time() is 10-20x faster (the moto server
+    runs in this process)."""
+    import moto.sqs.models as models
+
+    models.unix_time = time.time
+    models.unix_time_millis = lambda: time.time() * 1000.0
 
 
 def use_endpoint(url: str) -> None:

@@ -26,7 +26,7 @@ The platform is running.
   Dashboard:  {stack.dashboard_url}   (log in as below, or sign up)
   API:        {base}   (OpenAPI: {base}/openapi.json)
   MQTT:       {stack.ports.host}:{stack.ports.mqtt} over TLS (IoT Core stand-in; CA {stack.state / 'iot' / 'ca.pem'})
-  AWS (moto): {stack.env['AWS_ENDPOINT_URL']}   backup table {stack.env['BACKUP_TABLE']}, retry queue + DLQ
+  AWS (moto): {stack.env['AWS_ENDPOINT_URL']}   backup table {stack.env['BACKUP_TABLE']}, ingest + retry queues, DLQ
   Admin:      {stack.admin_identity} (password: ADMIN_SECRET in {stack.state / 'secrets.json'})
   State:      {stack.state}  (PostgreSQL data, local CA and secrets survive restarts)
 

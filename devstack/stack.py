@@ -110,11 +110,14 @@ class LocalStack:
         api = serve(app_module.app, self.ports.host, self.ports.api)
         self._stops.append(api.shutdown)
 
-        from devstack.sqs_poller import SqsPoller
+        from devstack.sqs_poller import SqsPoller, ingest_poller
 
-        poller = SqsPoller(self.env["RETRY_QUEUE_URL"], app_module.retry, wait_seconds=1)
-        poller.start()
-        self._stops.append(poller.stop)
+        # Lambda's SQS event sources: each poller calls its function from its own thread.
+        retry = SqsPoller(self.env["RETRY_QUEUE_URL"], app_module.retry, wait_seconds=1).start()
+        self._stops.append(retry.stop)
+        ingest = ingest_poller(self.env["INGEST_QUEUE_URL"], app_module).start()
+        # moto's queues live in memory: store what the broker acknowledged before they go away.
+        self._stops.append(lambda: ingest.stop(drain=True))
 
         from devstack.dashboard_server import serve_dashboard
 

@@ -5,22 +5,22 @@
     handle.stop()
 
 It needs, in this process: AWS_ENDPOINT_URL pointing at moto (devstack.aws.use_endpoint), the
-DATABASE_URL/JWT_SECRET/DATA_KEY of the platform, and RETRY_QUEUE_URL for messages whose
-ingestion fails. It keeps a local CA under <state_dir>/iot (created once, registered in moto's
-IoT registry on every start) and sets, for the API in the same process, the variables the
+DATABASE_URL/JWT_SECRET/DATA_KEY of the platform (for authentication), INGEST_QUEUE_URL where the
+topic rule puts device messages and RETRY_QUEUE_URL for its error action (or start_broker
+arguments). It stores nothing itself: an SqsPoller feeds the ingest queue to the `ingest`
+handler (devstack/stack.py). It keeps a local CA under <state_dir>/iot (created once, registered
+in moto's IoT registry on every start) and sets, for the API in the same process, the variables the
 device routes read (see `BrokerHandle.env`). It registers itself as the forwarder of
 HTTP-published messages (chalicelib.messages.forward).
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
+import queue
 import threading
-import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -98,38 +98,54 @@ class BrokerHandle:
         self._stop()
 
 
-def _lambda_failure_destination(queue_url: str | None) -> Callable:
-    """Where an ingest that raises ends up: the retry queue, as a Lambda on-failure destination record."""
+class SqsSender:
+    """The rule's Sqs actions: send(url, body) returns once the message is on the queue.
 
-    def send(event: dict, rule: Any, exc: BaseException) -> None:
-        if not queue_url:
-            raise RuntimeError("no RETRY_QUEUE_URL: cannot keep a message whose ingestion failed") from exc
+    One thread sends for all rule workers and puts what they handed it meanwhile into one
+    SendMessageBatch (10 at most): with moto in this process a single SendMessage costs ~12 ms
+    of CPU, a message in a batch of 10 ~1.5 ms. Alone, a message is sent at once.
+    """
+
+    def __init__(self) -> None:
         import boto3
 
-        record = {
-            "version": "1.0",
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-            "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": "local:function:ingest",
-                               "condition": "RetriesExhausted", "approximateInvokeCount": 1},
-            "requestPayload": event,
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "responsePayload": {"errorMessage": str(exc), "errorType": type(exc).__name__},
-        }
-        boto3.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(record))
-        log.warning("rule %s: ingestion failed (%s); event queued for retry", rule.name, exc)
+        self.sqs = boto3.client("sqs")
+        self.waiting: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="broker-sqs-sender", daemon=True).start()
 
-    return send
+    def __call__(self, url: str, body: str) -> None:
+        done: Future = Future()
+        self.waiting.put((url, body, done))
+        done.result()
 
+    def close(self) -> None:
+        self.waiting.put(None)
 
-def _default_ingest(event: dict) -> Any:
-    """What the `ingest` Lambda does with a rule event."""
-    try:
-        from chalicelib.messages.ingest import handle_rule_event
-    except ImportError:
-        from chalicelib.container import services
+    def _run(self) -> None:
+        while (first := self.waiting.get()) is not None:
+            batch = [first]
+            while len(batch) < 10 and not self.waiting.empty():
+                batch.append(self.waiting.get())
+            by_queue: dict[str, list] = {}
+            for url, body, done in batch:
+                by_queue.setdefault(url, []).append((body, done))
+            for url, items in by_queue.items():
+                self._send(url, items)
 
-        return services().ingestor.ingest(event).as_dict()
-    return handle_rule_event(event)
+    def _send(self, url: str, items: list[tuple[str, Future]]) -> None:
+        try:
+            answer = self.sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "MessageBody": body} for i, (body, _) in enumerate(items)])
+        except Exception as exc:  # noqa: BLE001 - each waiting action fails with it
+            for _, done in items:
+                done.set_exception(exc)
+            return
+        failed = {f["Id"]: f for f in answer.get("Failed", [])}
+        for i, (_, done) in enumerate(items):
+            if str(i) in failed:
+                done.set_exception(RuntimeError(f"SendMessageBatch: {failed[str(i)].get('Message')}"))
+            else:
+                done.set_result(None)
 
 
 def _default_authorizer(event: dict) -> dict:
@@ -139,8 +155,9 @@ def _default_authorizer(event: dict) -> dict:
 
 
 def start_broker(state_dir: Path | str, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
-                 rules_dir: Path | str | None = None, ingest: Callable[[dict], Any] | None = None,
-                 retry_queue_url: str | None = None, refresh_seconds: float = 5.0, workers: int = 4,
+                 rules_dir: Path | str | None = None, ingest_queue_url: str | None = None,
+                 retry_queue_url: str | None = None, send: Callable[[str, str], None] | None = None,
+                 refresh_seconds: float = 5.0, workers: int = 16,
                  apply_env: bool = True, register_forwarder: bool = True) -> BrokerHandle:
     """Start the broker in a background thread; returns once it accepts connections."""
     import boto3
@@ -169,9 +186,11 @@ def start_broker(state_dir: Path | str, host: str = "127.0.0.1", port: int = DEF
 
     region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     prefix = arn_prefix(region, os.environ.get("IOT_ACCOUNT_ID", "123456789012"))
-    engine = RuleEngine(load_rules(Path(rules_dir) if rules_dir else ROOT / "iot_rules"),
-                        {"${IngestFunctionArn}": ingest or _default_ingest},
-                        _lambda_failure_destination(retry_queue_url or os.environ.get("RETRY_QUEUE_URL")))
+    queues = {"${IngestQueueUrl}": ingest_queue_url or os.environ.get("INGEST_QUEUE_URL"),
+              "${RetryQueueUrl}": retry_queue_url or os.environ.get("RETRY_QUEUE_URL")}
+    queues = {k: v for k, v in queues.items() if v}  # a rule using a missing one fails to load
+    sender = send or SqsSender()
+    engine = RuleEngine(load_rules(Path(rules_dir) if rules_dir else ROOT / "iot_rules"), queues, sender)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broker-rules")
     auth = Authenticator(iot, _default_authorizer, prefix, refresh_seconds)
     config = {
@@ -203,6 +222,8 @@ def start_broker(state_dir: Path | str, host: str = "127.0.0.1", port: int = DEF
     ready.wait(timeout=30)
     if "error" in box or "broker" not in box:
         executor.shutdown(wait=False)
+        if send is None:
+            sender.close()
         exc = box.get("error")
         if exc is not None and "address already in use" in str(exc).lower():
             raise BrokerPortInUse(f"port {port} on {host} is already in use; set another with MQTT_PORT") from None
@@ -214,6 +235,8 @@ def start_broker(state_dir: Path | str, host: str = "127.0.0.1", port: int = DEF
             loop.call_soon_threadsafe(box["stop"].set)
             thread.join(timeout=15)
         executor.shutdown(wait=True, cancel_futures=False)
+        if send is None:  # after the rule workers: nothing is waiting on it any more
+            sender.close()
 
     handle = BrokerHandle(host, port, ca.ca_cert, env, box["broker"], box["loop"], stop)
     if register_forwarder:

@@ -8,9 +8,8 @@ Supported SQL (version 2016-03-23 semantics for what is here):
 Undefined follows IoT's rules: a missing field or a comparison with one is Undefined, a WHERE
 that is not exactly true skips the rule, and Undefined values are left out of the SELECT result.
 
-Actions: `Lambda` (the function ARN placeholder is looked up in the targets given to the
-engine). A function that raises gets the Lambda async-invoke treatment: its event goes to the
-on-failure destination (the retry queue), as AWS does after its own retries.
+Actions: `Sqs` (the SELECT result as a JSON message body), and an `Sqs` error action that gets
+IoT Core's error-action message when an action fails.
 """
 from __future__ import annotations
 
@@ -335,27 +334,41 @@ def load_rules(directory: Path) -> list[Rule]:
     return rules
 
 
+class ActionFailed(Exception):
+    """A rule's actions failed and its error action could not keep the message either."""
+
+
 class RuleEngine:
     """Runs every matching rule's actions for a message, synchronously.
 
-    targets maps a Lambda action's FunctionArn (e.g. "${IngestFunctionArn}") to a callable.
-    on_failure(event, rule, exc) plays Lambda's on-failure destination; if it raises too, so
-    does `process`, and the broker must not acknowledge the message.
+    Only `Sqs` actions: `queues` resolves a QueueUrl placeholder (e.g. "${IngestQueueUrl}") to a
+    queue URL and `send(url, body)` puts a message on it (RoleArn means nothing locally). When
+    actions fail, the rule's error action gets one message in IoT Core's error-action shape; if
+    that fails too (or there is none), `process` raises and the broker must not acknowledge.
     """
 
-    def __init__(self, rules: list[Rule], targets: dict[str, Callable[[dict], Any]],
-                 on_failure: Callable[[dict, Rule, BaseException], None]) -> None:
+    def __init__(self, rules: list[Rule], queues: dict[str, str], send: Callable[[str, str], None]) -> None:
         self.rules = rules
-        self.targets = targets
-        self.on_failure = on_failure
+        self.queues = queues
+        self.send = send
         for rule in rules:
-            for action in rule.actions:
-                arn = (_get(action, "Lambda", "lambda") or {}).get("FunctionArn") or \
-                      (_get(action, "Lambda", "lambda") or {}).get("functionArn")
-                if arn is None:
-                    raise SqlError(f"rule {rule.name}: only Lambda actions are supported locally")
-                if arn not in targets:
-                    raise SqlError(f"rule {rule.name}: no local function for {arn}")
+            for action in rule.actions + ([rule.error_action] if rule.error_action else []):
+                self._queue(rule, action)
+
+    def _queue(self, rule: Rule, action: dict) -> tuple[dict, str]:
+        spec = _get(action, "Sqs", "sqs")
+        if spec is None:
+            raise SqlError(f"rule {rule.name}: only Sqs actions are supported locally, not {list(action)}")
+        placeholder = _get(spec, "QueueUrl", "queueUrl")
+        if placeholder not in self.queues:
+            raise SqlError(f"rule {rule.name}: no local queue for {placeholder}")
+        return spec, self.queues[placeholder]
+
+    def _send(self, spec: dict, url: str, message: dict) -> None:
+        body = json.dumps(message)
+        if _get(spec, "UseBase64", "useBase64"):
+            body = base64.b64encode(body.encode()).decode()
+        self.send(url, body)
 
     def process(self, msg: Message) -> int:
         """Returns how many actions ran."""
@@ -364,12 +377,28 @@ class RuleEngine:
             event = rule.select(msg)
             if event is None:
                 continue
+            failures = []
             for action in rule.actions:
-                spec = _get(action, "Lambda", "lambda")
-                fn = self.targets[spec.get("FunctionArn") or spec.get("functionArn")]
+                spec, url = self._queue(rule, action)
                 try:
-                    fn(event)
-                except Exception as exc:  # the function failed: Lambda's on-failure destination keeps it
-                    self.on_failure(event, rule, exc)
+                    self._send(spec, url, event)
+                except Exception as exc:  # noqa: BLE001 - any failure of an action goes to the error action
+                    failures.append({"failedAction": "SqsAction", "failedResource": url,
+                                     "errorMessage": f"Failed to send message to SQS: {exc}"})
                 ran += 1
+            if failures:
+                self._error_action(rule, msg, failures)
         return ran
+
+    def _error_action(self, rule: Rule, msg: Message, failures: list[dict]) -> None:
+        if rule.error_action is None:
+            raise ActionFailed(f"rule {rule.name}: {failures[0]['errorMessage']}")
+        # https://docs.aws.amazon.com/iot/latest/developerguide/rule-error-handling.html
+        message = {"ruleName": rule.name, "topic": msg.topic, "cloudwatchTraceId": str(uuid.uuid4()),
+                   "clientId": msg.client_id, "base64OriginalPayload": base64.b64encode(msg.payload).decode(),
+                   "failures": failures}
+        spec, url = self._queue(rule, rule.error_action)
+        try:
+            self._send(spec, url, message)
+        except Exception as exc:
+            raise ActionFailed(f"rule {rule.name}: actions and error action failed") from exc

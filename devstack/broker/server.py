@@ -7,11 +7,11 @@
   A publish the policy refuses closes the connection, as IoT Core does.
 - QoS 1: amqtt sends PUBACK as soon as a PUBLISH is queued, before anything is done with it, so
   a client that disconnects right after its last PUBACK loses what was still queued. Here the
-  protocol handler's `handle_publish` is replaced: the rules run (ingestion stored the message,
-  or its event is on the retry queue) and subscribers are fed *before* the PUBACK goes out. The
-  work is shielded from the connection: a disconnect cannot cancel a message half way. If the
-  rules cannot secure the message, no PUBACK is sent and the connection is closed, so the
-  device sends it again.
+  protocol handler's `handle_publish` is replaced: the rules run (the message is on the ingest
+  queue, or on the retry queue through the error action) and subscribers are fed *before* the
+  PUBACK goes out; storing happens later, from the queue. The work is shielded from the
+  connection: a disconnect cannot cancel a message half way. If the rules cannot secure the
+  message, no PUBACK is sent and the connection is closed, so the device sends it again.
 - Authorization is re-checked every `refresh_seconds` for live connections (IoT Core's
   refreshAfterInSeconds); a connection whose credentials no longer pass is closed.
 """
@@ -185,8 +185,7 @@ class IotBroker(Broker):
             self.engine.process(msg)
         except Exception:
             self.stats["rule_failures"] += 1
-            log.exception("rules failed for a message on %s and its event could not be queued; not acknowledged",
-                          msg.topic)
+            log.exception("rules failed for a message on %s and no queue took it; not acknowledged", msg.topic)
             return False
         self.stats["accepted"] += 1
         return True

@@ -1,4 +1,5 @@
-"""The whole platform, started by the tests: PostgreSQL, moto server, the API over HTTP, the broker."""
+"""The whole platform, started by the tests: PostgreSQL, moto server, the API over HTTP, the broker,
+and the ingest queue's poller feeding the `ingest` handler (Lambda's SQS event source)."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ import pytest
 import requests
 
 ENV_KEYS = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "BACKUP_TABLE",
-            "RETRY_QUEUE_URL", "DEAD_LETTER_QUEUE_URL", "IOT_ENDPOINT", "IOT_PORT", "IOT_SERVER_CA_FILE",
+            "RETRY_QUEUE_URL", "INGEST_QUEUE_URL", "DEAD_LETTER_QUEUE_URL", "IOT_ENDPOINT", "IOT_PORT", "IOT_SERVER_CA_FILE",
             "IOT_CA_CERT_FILE", "IOT_CA_KEY_FILE")
 
 
@@ -24,11 +25,14 @@ def free_port() -> int:
 
 
 class Stack:
-    def __init__(self, api_url: str, broker, database_url: str, backup_table: str) -> None:
+    def __init__(self, api_url: str, broker, database_url: str, resources: dict, ingest) -> None:
         self.api = api_url
         self.broker = broker
         self.database_url = database_url
-        self.backup_table = backup_table
+        self.backup_table = resources["BACKUP_TABLE"]
+        self.ingest_queue = resources["INGEST_QUEUE_URL"]
+        self.retry_queue = resources["RETRY_QUEUE_URL"]
+        self.ingest = ingest  # the SqsPoller on the ingest queue
         self.http = requests.Session()
 
     # -- API helpers -------------------------------------------------------------
@@ -99,6 +103,18 @@ class Stack:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def in_queue(self, url: str) -> int:
+        """Messages on a queue, waiting or being handled."""
+        import boto3
+
+        attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return sum(int(v) for v in attrs.values())
+
+    def settle(self, timeout: float = 30.0) -> None:
+        """Wait until the ingest poller has handled everything on the ingest queue."""
+        assert self.wait_for(lambda: self.in_queue(self.ingest_queue) == 0, timeout), "ingest queue not drained"
+
     def wait_for(self, check, timeout: float = 15.0, interval: float = 0.1):
         deadline = time.monotonic() + timeout
         while True:
@@ -126,6 +142,7 @@ def stack(database_url):
     from devstack.api_server import serve
     from devstack.aws import create_resources, start_moto, use_endpoint
     from devstack.broker import start_broker
+    from devstack.sqs_poller import ingest_poller
 
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
     moto_port = free_port()
@@ -139,16 +156,18 @@ def stack(database_url):
     state = Path(tempfile.mkdtemp(prefix="e2e-mqtt-"))
     broker = start_broker(state, "127.0.0.1", free_port(), refresh_seconds=1.0)
 
-    from app import app
+    import app as app_module
 
-    _ensure_blueprints(app)
+    _ensure_blueprints(app_module.app)
     api_port = free_port()
-    server = serve(app, "127.0.0.1", api_port)
+    server = serve(app_module.app, "127.0.0.1", api_port)
+    ingest = ingest_poller(resources["INGEST_QUEUE_URL"], app_module).start()
     try:
-        yield Stack(f"http://127.0.0.1:{api_port}", broker, database_url, resources["BACKUP_TABLE"])
+        yield Stack(f"http://127.0.0.1:{api_port}", broker, database_url, resources, ingest)
     finally:
         server.shutdown()
         broker.stop()
+        ingest.stop()
         moto.stop()
         try:
             from chalicelib.messages.forward import set_forwarder

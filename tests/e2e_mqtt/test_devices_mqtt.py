@@ -1,10 +1,16 @@
-"""Devices over MQTT with the real AWS IoT Device SDK v2, over TLS, against the whole local stack."""
+"""Devices over MQTT with the real AWS IoT Device SDK v2, over TLS, against the whole local stack.
+
+The topic rule puts each message on the ingest queue (PUBACK follows); the ingest poller stores
+them a batch at a time, so storage is awaited with a timeout.
+"""
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
 
+import boto3
 import psycopg
 import pytest
 
@@ -21,8 +27,22 @@ def count(stack, sql: str, *params) -> int:
         return conn.execute(sql, params).fetchone()[0]
 
 
+def rows(stack, sql: str, *params) -> list[tuple]:
+    with psycopg.connect(stack.database_url) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
 def stored_by(stack, thing_id: str) -> int:
     return count(stack, "SELECT count(*) FROM messages WHERE publisher = %s", thing_id)
+
+
+def peek(queue_url: str, **match) -> list[dict]:
+    """JSON bodies on a queue with these fields, left there (visible again at once; one receive,
+    which moto answers with everything visible, so that no receive count builds up)."""
+    messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                                   VisibilityTimeout=0).get("Messages", [])
+    bodies = [json.loads(m["Body"]) for m in messages]
+    return [b for b in bodies if all(b.get(k) == v for k, v in match.items())]
 
 
 @pytest.fixture
@@ -58,11 +78,12 @@ def test_publish_over_mtls_and_password_reaches_readers_and_backup(stack, owner)
     with_key.publish(topic(channel, "room/1"), senml(22.5, "key")).result(10)
     with_key.disconnect()
 
-    # PUBACK came after ingestion: both are readable at once, through the API and in the backup.
+    # Both were on the ingest queue when acknowledged; the poller stores them in a moment.
+    assert stack.wait_for(lambda: len(stack.read_messages(token, channel["id"])) == 2)
     got = {m["name"]: m for m in stack.read_messages(token, channel["id"])}
     assert got["tls"]["value"] == 21.5 and got["tls"]["publisher"] == thing["id"] and got["tls"]["protocol"] == "mqtt"
     assert got["key"]["value"] == 22.5 and got["key"].get("subtopic") == "room.1"  # Magistrala keeps subtopics dotted
-    assert sorted(i["name"] for i in stack.backup_items(channel["id"])) == ["key", "tls"]
+    assert stack.wait_for(lambda: sorted(i["name"] for i in stack.backup_items(channel["id"])) == ["key", "tls"])
 
     # The certificate can be listed and downloaded again, never with its key.
     listed = stack.call("GET", f"/things/{thing['id']}/certificates", None, token, expect=200).json()
@@ -114,7 +135,7 @@ def test_refusals_store_nothing(stack, owner):
     assert refused_connect(stack, stack.device(thing, key="not-the-key-of-anything"))
     assert refused_connect(stack, stack.device(outsider, key=thing["credentials"]["secret"]))
 
-    time.sleep(0.5)
+    stack.settle()  # whatever reached the ingest queue is handled by now
     for t in (outsider, disabled, revoked_thing):
         assert stored_by(stack, t["id"]) == 0
     assert stack.pg_rows(channel["id"]) == []
@@ -148,6 +169,7 @@ def test_subscriber_receives_mqtt_and_http_messages(stack, owner):
     assert [json.loads(p)[0]["v"] for _, p in got[:3]] == [0.0, 1.0, 2.0]  # in publish order
     assert got[3] == (topic(channel), http_body)
     # The forwarded copy was not ingested a second time (the rule skips clientid() = 'n/a').
+    stack.settle()
     names = sorted(m["name"] for m in stack.read_messages(token, channel["id"]))
     assert names == ["http", "mqtt", "mqtt", "mqtt"]
     assert count(stack, "SELECT count(*) FROM rejected_messages WHERE channel = %s", channel["id"]) == 0
@@ -161,6 +183,64 @@ def test_1000_qos1_messages_survive_a_disconnect_right_after_the_last_puback(sta
     for f in futures:
         f.result(60)
     device.connection.disconnect()  # no wait: gone right after the last PUBACK
-    # Acknowledged means stored: no waiting, no retries needed.
-    assert count(stack, "SELECT count(*) FROM messages WHERE channel = %s AND name = 'burst'", channel["id"]) == 1000
-    assert len([i for i in stack.backup_items(channel["id"]) if i["name"] == "burst"]) == 1000
+    # Acknowledged means on the ingest queue: all get stored, with no help from the device.
+    sql = "SELECT count(*) FROM messages WHERE channel = %s AND name = 'burst'"
+    assert stack.wait_for(lambda: count(stack, sql, channel["id"]) == 1000, timeout=60), count(stack, sql, channel["id"])
+    assert stack.wait_for(lambda: len([i for i in stack.backup_items(channel["id"]) if i["name"] == "burst"]) == 1000)
+
+
+def test_puback_comes_once_the_message_is_on_the_ingest_queue(stack, owner):
+    token, channel, thing = owner
+    payloads = {senml(float(i), "queued") for i in range(3)}
+    stack.ingest.stop()  # nothing takes messages off the ingest queue meanwhile
+    try:
+        device = stack.online(stack.device(thing, key=thing["credentials"]["secret"]))
+        for p in payloads:
+            device.publish(topic(channel, "q"), p).result(10)
+        device.disconnect()
+        # Acknowledged, not stored yet: each waits on the queue as the rule's SELECT result.
+        bodies = peek(stack.ingest_queue, client_id=thing["id"])
+        assert stored_by(stack, thing["id"]) == 0
+    finally:
+        stack.ingest.start()
+    assert {base64.b64decode(b["payload"]) for b in bodies} == payloads
+    assert all(b["topic"] == topic(channel, "q") and b["principal"] and isinstance(b["received_at"], int)
+               for b in bodies)
+    assert stack.wait_for(lambda: stored_by(stack, thing["id"]) == 3)
+
+
+def test_a_failing_queue_send_goes_to_the_error_action(stack, owner):
+    import app
+    from awscrt.exceptions import AwsCrtError
+
+    from devstack.sqs_poller import SqsPoller
+
+    token, channel, thing = owner
+    queues = stack.broker.broker.engine.queues
+    saved, missing = dict(queues), stack.ingest_queue + "-missing"
+    rescued, resent = senml(5.0, "rescued"), senml(6.0, "resent")
+    device = stack.online(stack.device(thing, stack.certificate(token, thing["id"])))
+    try:
+        queues["${IngestQueueUrl}"] = missing
+        device.publish(topic(channel), rescued).result(10)  # acknowledged: the error action kept it
+        queues["${RetryQueueUrl}"] = missing
+        unacked = device.publish(topic(channel), resent)
+        assert device.interrupted.wait(10), "a message no queue took must close the connection"
+        with pytest.raises(AwsCrtError):  # never acknowledged; the SDK drops it with the clean session
+            unacked.result(10)
+    finally:
+        queues.update(saved)
+    device.disconnect()
+    again = stack.online(stack.device(thing, key=thing["credentials"]["secret"]))
+    again.publish(topic(channel), resent).result(10)  # the device sends it again; now it gets through
+    again.disconnect()
+
+    (error,) = peek(stack.retry_queue, clientId=thing["id"])
+    assert error.pop("cloudwatchTraceId")
+    assert error == {"ruleName": "choovio_ingest", "topic": topic(channel), "clientId": thing["id"],
+                     "base64OriginalPayload": base64.b64encode(rescued).decode(),
+                     "failures": [{"failedAction": "SqsAction", "failedResource": missing,
+                                   "errorMessage": error["failures"][0]["errorMessage"]}]}
+    SqsPoller(stack.retry_queue, app.retry, wait_seconds=0).drain()  # the retry function replays it
+    names = "SELECT name FROM messages WHERE publisher = %s ORDER BY name"
+    assert stack.wait_for(lambda: [r[0] for r in rows(stack, names, thing["id"])] == ["rescued", "resent"])

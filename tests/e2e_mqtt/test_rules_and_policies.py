@@ -12,7 +12,7 @@ from chalicelib.errors import Unauthenticated
 from chalicelib.iot import policies
 from chalicelib.iot.authorizer import authorize
 from devstack.broker.policy import PolicySet
-from devstack.broker.rules import Message, Rule, SqlError, load_rules, topic_matches
+from devstack.broker.rules import ActionFailed, Message, Rule, RuleEngine, SqlError, load_rules, topic_matches
 
 ROOT = Path(__file__).resolve().parents[2]
 CH = "11111111-2222-3333-4444-555555555555"
@@ -23,7 +23,8 @@ def test_the_ingest_rule_carries_any_payload_and_skips_api_copies():
     (rule,) = load_rules(ROOT / "iot_rules")
     spec = json.loads((ROOT / "iot_rules" / "ingest.json").read_text())["TopicRulePayload"]
     assert spec["AwsIotSqlVersion"] == "2016-03-23"
-    assert spec["Actions"] == [{"Lambda": {"FunctionArn": "${IngestFunctionArn}"}}]
+    assert spec["Actions"] == [{"Sqs": {"QueueUrl": "${IngestQueueUrl}", "RoleArn": "${IotRuleRoleArn}",
+                                        "UseBase64": False}}]
     assert spec["ErrorAction"]["Sqs"]["QueueUrl"] == "${RetryQueueUrl}"
     raw = b'[{"bn":"a:","n":"t","v":1}]\x00\xff'  # not even JSON: still carried byte for byte
     event = rule.select(Message(f"channels/{CH}/messages/room/1", raw, THING, "certid", 1700000000123))
@@ -32,6 +33,47 @@ def test_the_ingest_rule_carries_any_payload_and_skips_api_copies():
     assert rule.select(Message(f"channels/{CH}/messages", b"{}", THING, "p")) is not None
     assert rule.select(Message(f"channels/{CH}/messages", b"{}", "n/a", "AROA:api")) is None
     assert rule.select(Message(f"channels/{CH}/other", b"{}", THING, "p")) is None
+
+
+def test_sqs_actions_and_the_error_action_in_iot_core_shape():
+    (rule,) = load_rules(ROOT / "iot_rules")
+    sent, down = [], set()
+
+    def send(url: str, body: str) -> None:
+        if url in down:
+            raise ConnectionError(f"{url} is down")
+        sent.append((url, body))
+
+    engine = RuleEngine([rule], {"${IngestQueueUrl}": "q/ingest", "${RetryQueueUrl}": "q/retry"}, send)
+    msg = Message(f"channels/{CH}/messages", b"\x00raw", THING, "certid", 1700000000123)
+    assert engine.process(msg) == 1
+    assert sent == [("q/ingest", json.dumps(rule.select(msg)))]
+
+    sent.clear()
+    down.add("q/ingest")
+    engine.process(msg)
+    ((url, body),) = sent
+    error = json.loads(body)
+    assert url == "q/retry" and error.pop("cloudwatchTraceId")
+    assert error == {"ruleName": "choovio_ingest", "topic": msg.topic, "clientId": THING,
+                     "base64OriginalPayload": base64.b64encode(b"\x00raw").decode(),
+                     "failures": [{"failedAction": "SqsAction", "failedResource": "q/ingest",
+                                   "errorMessage": "Failed to send message to SQS: q/ingest is down"}]}
+
+    down.add("q/retry")  # nowhere to keep it: the broker must not acknowledge
+    with pytest.raises(ActionFailed):
+        engine.process(msg)
+    assert engine.process(Message(f"channels/{CH}/other", b"{}", THING, "p")) == 0  # no rule: nothing to fail
+
+    with pytest.raises(SqlError, match="no local queue"):
+        RuleEngine([rule], {"${IngestQueueUrl}": "q/ingest"}, send)
+    lambda_rule = Rule("r", "SELECT * FROM 'a'", [{"Lambda": {"FunctionArn": "${F}"}}])
+    with pytest.raises(SqlError, match="only Sqs"):
+        RuleEngine([lambda_rule], {}, send)
+    b64 = Rule("r", "SELECT x FROM 'a'", [{"Sqs": {"QueueUrl": "${Q}", "UseBase64": True}}])
+    sent.clear()
+    RuleEngine([b64], {"${Q}": "q/b64"}, send).process(Message("a", b'{"x": 1}', "c", "p"))
+    assert sent == [("q/b64", base64.b64encode(b'{"x": 1}').decode())]
 
 
 def test_sql_subset_semantics():
