@@ -89,6 +89,7 @@ def test_postgres_down_queues_the_whole_batch_and_the_retry_stores_it(db, platfo
 
 def test_nowhere_to_keep_it_fails_the_batch_and_sqs_redelivery_stores_it_once(db, platform, fleet, pg_proxy):
     from chalicelib.backup.retry_queue import RetryQueueUnavailable
+
     _, (a, _, _), channel = fleet
     bodies = [_body(channel, a, senml(4, NOW - 1000 + i * 10)) for i in range(4)]
     sqs = platform.queue.client

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError
 
 from tests.messages.helpers import assert_exact, heal, pg_count, queue_depth, rule_event, senml
 
@@ -60,27 +60,6 @@ def test_backup_throttled_on_a_share_of_writes(db, platform, fleet, poller):
     client.meta.events.unregister("before-call.dynamodb.BatchWriteItem", hook)
     poller.drain()
     assert_exact(db, platform, channel, 30 * 4)
-
-
-def test_queue_unreachable_fails_the_invocation_then_lambda_retry_keeps_it(db, platform, fleet, pg_proxy):
-    _, things, channel = fleet
-    event = _events(channel, things, 1)[0]
-    sqs = platform.queue.client
-
-    def unreachable(**_):
-        raise EndpointConnectionError(endpoint_url="https://sqs.us-east-1.amazonaws.com")
-
-    sqs.meta.events.register("before-call.sqs.SendMessageBatch", unreachable)
-    pg_proxy.down()
-    from chalicelib.backup.retry_queue import RetryQueueUnavailable
-
-    with pytest.raises(RetryQueueUnavailable):
-        platform.ingestor.ingest(event)  # Lambda sees the failure and retries the event
-    heal(pg_proxy, platform)
-    sqs.meta.events.unregister("before-call.sqs.SendMessageBatch", unreachable)
-    # Lambda's async retry delivers the same event again; the backup already has it: no double.
-    assert platform.ingestor.ingest(event).status == "stored"
-    assert_exact(db, platform, channel, 4)
 
 
 def test_on_failure_destination_record_is_replayed(db, platform, fleet, poller):
