@@ -1,4 +1,4 @@
-// Small shared widgets: fields with labels, tables, pager, badges, toasts, confirmation, downloads.
+// Small shared widgets: fields with labels, tables, pager, badges, toasts, confirmation, downloads, forms.
 import { h, nextId, replace } from './dom.js';
 
 export function toast(message, kind = 'info') {
@@ -188,6 +188,34 @@ export function parseJsonObject(text, what = 'metadata') {
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
   return value;
+}
+
+/**
+ * The submit of a create or edit form with a "Metadata (JSON object)" field: a JSON mistake is shown in
+ * `status` before anything is sent; then send(metadata) runs with the submit button disabled, and an
+ * API error is shown in `status` too. focusInvalid puts the focus back on the field after a JSON
+ * mistake: the thing forms always did, the channel forms never did.
+ */
+export function onMetadataSubmit(form, { status, submit, metadata, focusInvalid = false }, send) {
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    let meta;
+    try {
+      meta = parseJsonObject(metadata.value);
+    } catch (err) {
+      replace(status, alertBox(err.message));
+      if (focusInvalid) metadata.focus();
+      return;
+    }
+    submit.disabled = true;
+    try {
+      await send(meta);
+    } catch (err) {
+      replace(status, alertBox(errorText(err)));
+    } finally {
+      submit.disabled = false;
+    }
+  });
 }
 
 export function parseTags(text) {

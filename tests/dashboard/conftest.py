@@ -229,6 +229,10 @@ class Ui:
     def heading(self, text: str) -> None:
         self.page.get_by_role("heading", level=1, name=text).wait_for()
 
+    def toast(self, text: str) -> None:
+        """Wait for a toast saying exactly `text` (the latest, if an earlier one said the same)."""
+        self.page.locator("#toast").get_by_text(text, exact=True).last.wait_for()
+
     def login(self, email: str, password: str = PASSWORD) -> None:
         self.open("#/login")
         self.page.get_by_label("Email").fill(email)

@@ -48,12 +48,21 @@ def test_admin_lists_users_changes_roles_and_disables(ui, api, admin):
     token = api.login(target)
     assert api.call("GET", "/users/profile", token).json()["role"] == "admin"
 
+    # Disabling asks first (Cancel changes nothing); enabling does not.
     listing.get_by_role("button", name="Disable Managed Person").click()
-    page.get_by_role("dialog").get_by_role("button", name="Disable").click()
+    dialog = page.get_by_role("dialog")
+    assert "Managed Person will not be able to log in until enabled again." in dialog.text_content()
+    dialog.get_by_role("button", name="Cancel").click()
+    dialog.wait_for(state="hidden")
+    api.login(target)
+    listing.get_by_role("button", name="Disable Managed Person").click()
+    dialog.get_by_role("button", name="Disable").click()
     listing.get_by_role("button", name="Enable Managed Person").wait_for()
+    ui.toast("Disabled Managed Person")
     assert api.call("POST", "/users/tokens/issue", json={"identity": target, "secret": PASSWORD}).status_code == 401
     listing.get_by_role("button", name="Enable Managed Person").click()
     listing.get_by_role("button", name="Disable Managed Person").wait_for()
+    ui.toast("Enabled Managed Person")
     api.login(target)
 
     # A new user added by the administrator can log in.

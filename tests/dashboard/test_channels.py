@@ -60,9 +60,11 @@ def test_channel_crud_and_connecting_many_things(ui, api, user):
     assert api.call("GET", f"/channels/{channel_id}", token).json()["description"] == "ground floor, east"
     page.get_by_role("button", name="Disable", exact=True).click()
     page.get_by_role("button", name="Enable", exact=True).wait_for()
+    ui.toast("Channel disabled")
     assert api.call("GET", f"/channels/{channel_id}", token).json()["status"] == "disabled"
     page.get_by_role("button", name="Enable", exact=True).click()
     page.get_by_role("button", name="Disable", exact=True).wait_for()
+    ui.toast("Channel enabled")
 
     # Back to the list, delete from there.
     page.get_by_role("link", name="← All channels").click()
@@ -72,13 +74,53 @@ def test_channel_crud_and_connecting_many_things(ui, api, user):
     ui.shot("channels-list")
     listing.get_by_role("button", name="Delete main hall").click()
     dialog = page.get_by_role("dialog")
-    assert "main hall" in dialog.text_content()
+    dialog.get_by_role("heading", name="Delete this channel?").wait_for()
+    assert '"main hall" will be deleted and every thing disconnected from it.' in dialog.text_content()
     dialog.get_by_role("button", name="Cancel").click()
     assert api.call("GET", f"/channels/{channel_id}", token).status_code == 200
     listing.get_by_role("button", name="Delete main hall").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     listing.get_by_text("No channels match").wait_for()
+    ui.toast("Deleted main hall")
     assert api.call("GET", f"/channels/{channel_id}", token).status_code == 404
+
+
+def test_channel_invalid_metadata_and_delete_from_its_page(ui, api, user):
+    email, _ = user
+    token = api.login(email)
+    attic = api.channel(token, "attic", metadata={"floor": 3})
+    ui.login(email)
+    page = ui.page
+    ui.open("#/channels")
+    ui.heading("Channels")
+
+    # Invalid metadata is refused before anything is sent, when creating and when editing.
+    page.get_by_text("Create a channel").click()
+    create = page.locator("#create-channel")
+    create.get_by_label("Name").fill("cellar")
+    create.get_by_label("Metadata (JSON object)").fill("[1, 2]")
+    create.get_by_role("button", name="Create channel").click()
+    create.get_by_role("alert").filter(has_text="metadata must be a JSON object").wait_for()
+    assert api.call("GET", "/channels", token).json()["total"] == 1
+    page.locator("#channels-list").get_by_role("link", name="attic").click()
+    ui.heading("attic")
+    edit = page.get_by_role("form", name="Edit channel")
+    edit.get_by_label("Name").fill("loft")
+    edit.get_by_label("Metadata (JSON object)").fill('{"floor": ')
+    edit.get_by_role("button", name="Save changes").click()
+    edit.get_by_role("alert").filter(has_text="metadata must be valid JSON").wait_for()
+    saved = api.call("GET", f"/channels/{attic['id']}", token).json()
+    assert (saved["name"], saved["metadata"]) == ("attic", {"floor": 3})
+
+    # Delete from the channel's own page: confirm, then back to the list.
+    page.get_by_role("button", name="Delete", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    assert '"attic" will be deleted and every thing disconnected from it.' in dialog.text_content()
+    dialog.get_by_role("button", name="Delete").click()
+    ui.heading("Channels")
+    ui.toast("Deleted attic")
+    page.locator("#channels-list").get_by_text("No channels match").wait_for()
+    assert api.call("GET", f"/channels/{attic['id']}", token).status_code == 404
 
 
 def test_channel_list_filters(ui, api, user):

@@ -1,7 +1,13 @@
-"""Things: create, edit, enable/disable, rotate key, connect a device, delete; list filters; CSV import."""
+"""Things: create, edit, enable/disable, rotate key, connect a device, delete; list filters; CSV import.
+
+Also: another user's thing or channel looks like a missing one.
+"""
 from __future__ import annotations
 
 import json
+import uuid
+
+import pytest
 
 from tests.dashboard.conftest import unique_email
 
@@ -22,6 +28,8 @@ def test_create_edit_rotate_connect_and_delete_a_thing(ui, api, user):
     form.get_by_label("Metadata (JSON object)").fill('{"site": "A"')
     form.get_by_role("button", name="Create thing").click()
     form.get_by_role("alert").filter(has_text="metadata must be valid JSON").wait_for()
+    assert form.get_by_label("Metadata (JSON object)").evaluate("el => el === document.activeElement")
+    assert api.call("GET", "/things", token).json()["total"] == 0
     form.get_by_label("Metadata (JSON object)").fill('{"site": "A"}')
     form.get_by_role("button", name="Create thing").click()
     ui.heading("boiler")
@@ -47,8 +55,14 @@ def test_create_edit_rotate_connect_and_delete_a_thing(ui, api, user):
     new_key = api.call("GET", f"/things/{thing_id}", token).json()["credentials"]["secret"]
     assert new_key != thing["credentials"]["secret"]
 
-    # Edit name, tags and metadata.
+    # Edit name, tags and metadata; invalid metadata is refused before anything is sent.
     edit = page.get_by_role("form", name="Edit thing")
+    edit.get_by_label("Name").fill("not-saved")
+    edit.get_by_label("Metadata (JSON object)").fill('["site"]')
+    edit.get_by_role("button", name="Save changes").click()
+    edit.get_by_role("alert").filter(has_text="metadata must be a JSON object").wait_for()
+    assert edit.get_by_label("Metadata (JSON object)").evaluate("el => el === document.activeElement")
+    assert api.call("GET", f"/things/{thing_id}", token).json()["name"] == "boiler"
     edit.get_by_label("Name").fill("boiler-2")
     edit.get_by_label("Tags").fill("heat")
     edit.get_by_label("Metadata (JSON object)").fill('{"site": "B", "floor": 2}')
@@ -60,9 +74,11 @@ def test_create_edit_rotate_connect_and_delete_a_thing(ui, api, user):
     # Disable and enable.
     page.get_by_role("button", name="Disable", exact=True).click()
     page.get_by_role("button", name="Enable", exact=True).wait_for()
+    ui.toast("Thing disabled")
     assert api.call("GET", f"/things/{thing_id}", token).json()["status"] == "disabled"
     page.get_by_role("button", name="Enable", exact=True).click()
     page.get_by_role("button", name="Disable", exact=True).wait_for()
+    ui.toast("Thing enabled")
 
     # Connect to a channel; the device panel then shows a working publish command with the key.
     page.get_by_label("Connect to channel").select_option(channel["id"])
@@ -81,9 +97,11 @@ def test_create_edit_rotate_connect_and_delete_a_thing(ui, api, user):
     # Delete with confirmation.
     page.get_by_role("button", name="Delete", exact=True).click()
     dialog = page.get_by_role("dialog")
-    assert "boiler-2" in dialog.text_content()
+    dialog.get_by_role("heading", name="Delete this thing?").wait_for()
+    assert '"boiler-2" will be deleted with its connections.' in dialog.text_content()
     dialog.get_by_role("button", name="Delete").click()
     ui.heading("Things")
+    ui.toast("Deleted boiler-2")
     assert api.call("GET", f"/things/{thing_id}", token).status_code == 404
 
 
@@ -140,12 +158,24 @@ def test_list_search_filters_and_pagination(ui, api, user):
     filters.get_by_role("button", name="Apply filters").click()
     listing.get_by_role("button", name="Disable sensor-00").click()
     listing.get_by_role("button", name="Enable sensor-00").wait_for()
+    ui.toast("Disabled sensor-00")
     assert api.call("GET", f"/things/{things['sensor-00']['id']}", token).json()["status"] == "disabled"
+    listing.get_by_role("button", name="Enable sensor-00").click()
+    listing.get_by_role("button", name="Disable sensor-00").wait_for()
+    ui.toast("Enabled sensor-00")
+    assert api.call("GET", f"/things/{things['sensor-00']['id']}", token).json()["status"] == "enabled"
     filters.get_by_label("Name", exact=True).fill("pump")
     filters.get_by_role("button", name="Apply filters").click()
     listing.get_by_role("button", name="Delete pump").click()
-    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog")
+    assert '"pump" will be deleted with its connections.' in dialog.text_content()
+    dialog.get_by_role("button", name="Cancel").click()
+    dialog.wait_for(state="hidden")
+    assert api.call("GET", "/things", token, params={"status": "all"}).json()["total"] == 13
+    listing.get_by_role("button", name="Delete pump").click()
+    dialog.get_by_role("button", name="Delete").click()
     listing.get_by_text("No things match these filters.").wait_for()
+    ui.toast("Deleted pump")
     assert api.call("GET", "/things", token, params={"status": "all"}).json()["total"] == 12
 
 
@@ -192,11 +222,22 @@ def test_import_things_from_csv_with_progress_and_per_row_results(ui, api, user,
     assert by_name["meter-2"]["credentials"]["secret"] in report
 
 
-def test_another_users_thing_is_not_shown(ui, api, user):
+@pytest.mark.parametrize(("kind", "message"), [
+    ("thing", "This thing does not exist or is not shared with you."),
+    ("channel", "This channel does not exist or is not yours."),
+])
+def test_another_users_thing_or_channel_is_not_shown(ui, api, user, kind, message):
     email, _ = user
     other = unique_email("other")
     api.signup(other)
-    secret_thing = api.thing(api.login(other), "not-yours")
+    create = api.thing if kind == "thing" else api.channel
+    not_yours = create(api.login(other), "not-yours")
     ui.login(email)
-    ui.open(f"#/things/{secret_thing['id']}")
-    ui.heading("Thing not found")
+    page = ui.page
+    # Someone else's and one that does not exist look the same.
+    for item_id in (not_yours["id"], str(uuid.uuid4())):
+        ui.open(f"#/{kind}s/{item_id}")
+        ui.heading(f"{kind.capitalize()} not found")
+        page.get_by_text(message).wait_for()
+    page.get_by_role("link", name=f"Back to {kind}s").click()
+    ui.heading(f"{kind.capitalize()}s")

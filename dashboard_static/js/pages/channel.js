@@ -2,43 +2,22 @@
 import * as api from '../api.js';
 import { listAll, messagesPath } from '../data.js';
 import { h, replace } from '../dom.js';
-import {
-  alertBox, busy, button, errorText, field, formatTime, input, pageHead, parseJsonObject, statusBadge, toast,
-} from '../ui.js';
-import { deleteChannel } from './channels.js';
+import { CHANNEL, deleteButton, openOrNotFound, statusToggle } from '../entity.js';
+import { busy, button, field, formatTime, input, onMetadataSubmit, pageHead, statusBadge, toast } from '../ui.js';
 
 export async function render(ctx) {
-  const [id] = ctx.params;
-  let channel;
-  try {
-    channel = await api.get(`/channels/${id}`);
-  } catch (err) {
-    if (err.status === 404 || err.status === 403) {
-      replace(ctx.main, pageHead('Channel not found'), alertBox('This channel does not exist or is not yours.', 'info'),
-        h('p', {}, h('a', { href: '#/channels', text: 'Back to channels' })));
-      return;
-    }
-    throw err;
-  }
-  if (!ctx.current()) return;
+  const channel = await openOrNotFound(ctx, CHANNEL, ctx.params[0]);
+  if (!channel || !ctx.current()) return;
   const rerender = () => render(ctx);
   const connectedBox = h('div', {}, h('p', { class: 'loading', text: 'Loading…' }));
   const availableBox = h('div', {}, h('p', { class: 'loading', text: 'Loading…' }));
   const apiBase = (ctx.config?.api_url || window.location.origin).replace(/\/+$/, '');
 
-  const toggle = button(channel.status === 'enabled' ? 'Disable' : 'Enable', (e) => busy(e.currentTarget, async () => {
-    await api.post(`/channels/${channel.id}/${channel.status === 'enabled' ? 'disable' : 'enable'}`);
-    await rerender();
-    toast(channel.status === 'enabled' ? 'Channel disabled' : 'Channel enabled');
-  }));
-  const remove = button('Delete', (e) => busy(e.currentTarget, async () => {
-    if (await deleteChannel(channel)) ctx.navigate('/channels');
-  }), 'btn-danger');
-
   replace(ctx.main,
     h('p', {}, h('a', { href: '#/channels', text: '← All channels' })),
     pageHead(channel.name || '(no name)',
-      h('a', { class: 'btn', href: `#/messages?channel=${channel.id}`, text: 'Open messages' }), toggle, remove),
+      h('a', { class: 'btn', href: `#/messages?channel=${channel.id}`, text: 'Open messages' }),
+      statusToggle(CHANNEL, channel, rerender), deleteButton(CHANNEL, channel, () => ctx.navigate('/channels'))),
     h('div', { class: 'grid' },
       h('section', { class: 'card', 'aria-labelledby': 'channel-info' },
         h('h2', { id: 'channel-info', text: 'Details' }),
@@ -131,24 +110,10 @@ function editForm(channel, done) {
   const save = h('button', { type: 'submit', class: 'btn btn-primary', text: 'Save changes' });
   const form = h('form', { class: 'form', 'aria-label': 'Edit channel' }, h('h3', { text: 'Edit' }), status,
     field('Name', name), field('Description', description), field('Metadata (JSON object)', metadata), save);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    let meta;
-    try {
-      meta = parseJsonObject(metadata.value);
-    } catch (err) {
-      replace(status, alertBox(err.message));
-      return;
-    }
-    save.disabled = true;
-    try {
-      await api.put(`/channels/${channel.id}`, { name: name.value.trim(), description: description.value, metadata: meta });
-      await done();
-      toast('Saved');
-    } catch (err) {
-      replace(status, alertBox(errorText(err)));
-      save.disabled = false;
-    }
+  onMetadataSubmit(form, { status, submit: save, metadata }, async (meta) => {
+    await api.put(`/channels/${channel.id}`, { name: name.value.trim(), description: description.value, metadata: meta });
+    await done();
+    toast('Saved');
   });
   return form;
 }

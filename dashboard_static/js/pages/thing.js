@@ -3,35 +3,19 @@ import * as api from '../api.js';
 import { has } from '../capabilities.js';
 import { listAll, messagesPath } from '../data.js';
 import { h, replace } from '../dom.js';
+import { deleteButton, openOrNotFound, statusToggle, THING } from '../entity.js';
 import {
   alertBox, busy, button, confirmDialog, copyButton, downloadBlob, errorText, field, formatTime, input,
-  pageHead, parseJsonObject, parseTags, select, statusBadge, table, tags, toast,
+  onMetadataSubmit, pageHead, parseTags, select, statusBadge, table, tags, toast,
 } from '../ui.js';
-import { deleteThing, setThingStatus } from './things.js';
 
 export async function render(ctx) {
-  const [id] = ctx.params;
-  let thing;
-  try {
-    thing = await api.get(`/things/${id}`);
-  } catch (err) {
-    if (err.status === 404 || err.status === 403) {
-      replace(ctx.main, pageHead('Thing not found'), alertBox('This thing does not exist or is not shared with you.', 'info'),
-        h('p', {}, h('a', { href: '#/things', text: 'Back to things' })));
-      return;
-    }
-    throw err;
-  }
-  if (!ctx.current()) return;
+  const thing = await openOrNotFound(ctx, THING, ctx.params[0]);
+  if (!thing || !ctx.current()) return;
   const channelsBox = h('div', {}, h('p', { class: 'loading', text: 'Loading…' }));
   const deviceBox = h('div', {});
   const rerender = () => render(ctx);
 
-  const toggle = button(thing.status === 'enabled' ? 'Disable' : 'Enable', (e) => busy(e.currentTarget, async () => {
-    await setThingStatus(thing, thing.status !== 'enabled');
-    await rerender();
-    toast(thing.status === 'enabled' ? 'Thing disabled' : 'Thing enabled');
-  }));
   const rotate = button('Rotate key', (e) => busy(e.currentTarget, async () => {
     const ok = await confirmDialog('Rotate the key?',
       `A new key is generated for "${thing.name || thing.id}". Devices using the old key can no longer connect or publish.`,
@@ -41,13 +25,11 @@ export async function render(ctx) {
     await rerender();
     toast('A new key was generated');
   }));
-  const remove = button('Delete', (e) => busy(e.currentTarget, async () => {
-    if (await deleteThing(thing)) ctx.navigate('/things');
-  }), 'btn-danger');
 
   replace(ctx.main,
     h('p', {}, h('a', { href: '#/things', text: '← All things' })),
-    pageHead(thing.name || '(no name)', toggle, rotate, remove),
+    pageHead(thing.name || '(no name)', statusToggle(THING, thing, rerender), rotate,
+      deleteButton(THING, thing, () => ctx.navigate('/things'))),
     h('div', { class: 'grid' },
       h('section', { class: 'card', 'aria-labelledby': 'thing-info' },
         h('h2', { id: 'thing-info', text: 'Details' }),
@@ -82,29 +64,14 @@ function editForm(thing, done) {
   const form = h('form', { class: 'form', 'aria-label': 'Edit thing' },
     h('h3', { text: 'Edit' }), status,
     field('Name', name), field('Tags', tagInput, 'Separate tags with commas.'), field('Metadata (JSON object)', metadata), save);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    let meta;
-    try {
-      meta = parseJsonObject(metadata.value);
-    } catch (err) {
-      replace(status, alertBox(err.message));
-      metadata.focus();
-      return;
+  onMetadataSubmit(form, { status, submit: save, metadata, focusInvalid: true }, async (meta) => {
+    await api.patch(`/things/${thing.id}`, { name: name.value.trim(), metadata: meta });
+    const newTags = parseTags(tagInput.value);
+    if (JSON.stringify(newTags) !== JSON.stringify(thing.tags || [])) {
+      await api.patch(`/things/${thing.id}/tags`, { tags: newTags });
     }
-    save.disabled = true;
-    try {
-      await api.patch(`/things/${thing.id}`, { name: name.value.trim(), metadata: meta });
-      const newTags = parseTags(tagInput.value);
-      if (JSON.stringify(newTags) !== JSON.stringify(thing.tags || [])) {
-        await api.patch(`/things/${thing.id}/tags`, { tags: newTags });
-      }
-      await done();
-      toast('Saved');
-    } catch (err) {
-      replace(status, alertBox(errorText(err)));
-      save.disabled = false;
-    }
+    await done();
+    toast('Saved');
   });
   return form;
 }

@@ -2,68 +2,14 @@
 import * as api from '../api.js';
 import { parseCsvObjects, toCsv } from '../csv.js';
 import { h, replace } from '../dom.js';
+import { listRow, statusToggle, THING } from '../entity.js';
+import { filterForm, filtersFromQuery, listQuery, showPage } from '../lists.js';
 import {
-  alertBox, busy, button, confirmDialog, downloadBlob, errorText, field, formatTime, input, pageHead,
-  pager, parseJsonObject, parseTags, pool, select, statusBadge, table, tags, toast,
+  alertBox, button, downloadBlob, errorText, field, input, onMetadataSubmit, pageHead, parseJsonObject,
+  parseTags, pool, table, tags, toast,
 } from '../ui.js';
 
 const MAX_IMPORT = 1000;
-
-export function filtersFromQuery(query) {
-  return {
-    name: query.get('name') || '',
-    tag: query.get('tag') || '',
-    metadata: query.get('metadata') || '',
-    status: query.get('status') || 'all',
-    offset: Number(query.get('offset')) || 0,
-    limit: Number(query.get('limit')) || 10,
-  };
-}
-
-/** The search form shared by things and channels; onApply(filters). */
-export function filterForm(filters, onApply, { withTag = true } = {}) {
-  const name = input('name', { type: 'search', value: filters.name, placeholder: 'Search by name' });
-  const status = select('status', [['all', 'All'], ['enabled', 'Enabled'], ['disabled', 'Disabled']], filters.status);
-  const tag = withTag ? input('tag', { value: filters.tag, placeholder: 'e.g. lab' }) : null;
-  const metadata = input('metadata', { value: filters.metadata, placeholder: '{"site": "A"}' });
-  const form = h('form', { class: 'form form-wide', role: 'search', 'aria-label': 'Filter' },
-    h('div', { class: 'form-row' },
-      field('Name', name), field('Status', status), tag ? field('Tag', tag) : null,
-      field('Metadata contains', metadata)),
-    h('div', { class: 'row-actions' },
-      h('button', { type: 'submit', class: 'btn btn-primary', text: 'Apply filters' }),
-      button('Clear', () => onApply({ name: '', tag: '', metadata: '', status: 'all', offset: 0, limit: filters.limit }))));
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    if (metadata.value.trim()) {
-      try {
-        parseJsonObject(metadata.value);
-        metadata.removeAttribute('aria-invalid');
-      } catch (err) {
-        metadata.setAttribute('aria-invalid', 'true');
-        toast(err.message, 'error');
-        metadata.focus();
-        return;
-      }
-    }
-    onApply({ name: name.value.trim(), tag: tag ? tag.value.trim() : '', metadata: metadata.value.trim(),
-      status: status.value, offset: 0, limit: filters.limit });
-  });
-  return form;
-}
-
-export async function setThingStatus(thing, enable) {
-  return api.post(`/things/${thing.id}/${enable ? 'enable' : 'disable'}`);
-}
-
-export async function deleteThing(thing) {
-  const ok = await confirmDialog('Delete this thing?',
-    `"${thing.name || thing.id}" will be deleted with its connections. Devices using its key stop working.`, 'Delete');
-  if (!ok) return false;
-  await api.del(`/things/${thing.id}`);
-  toast(`Deleted ${thing.name || thing.id}`);
-  return true;
-}
 
 export async function render(ctx) {
   const filters = filtersFromQuery(ctx.query);
@@ -78,41 +24,14 @@ export async function render(ctx) {
       filterForm(filters, go),
       listBox));
 
-  async function load() {
-    const query = { offset: filters.offset, limit: filters.limit, status: filters.status };
-    if (filters.name) query.name = filters.name;
-    if (filters.tag) query.tag = filters.tag;
-    if (filters.metadata) query.metadata = filters.metadata;
-    let page;
-    try {
-      page = await api.get('/things', query);
-    } catch (err) {
-      replace(listBox, alertBox(errorText(err)));
-      return;
-    }
-    if (!ctx.current()) return;
-    const rows = page.things.map((t) => {
-      const toggle = button(t.status === 'enabled' ? 'Disable' : 'Enable', (e) => busy(e.currentTarget, async () => {
-        await setThingStatus(t, t.status !== 'enabled');
-        await load();
-        toast(`${t.status === 'enabled' ? 'Disabled' : 'Enabled'} ${t.name || t.id}`);
-      }), 'btn-small', { 'aria-label': `${t.status === 'enabled' ? 'Disable' : 'Enable'} ${t.name || t.id}` });
-      const remove = button('Delete', (e) => busy(e.currentTarget, async () => {
-        if (await deleteThing(t)) await load();
-      }), 'btn-small btn-danger', { 'aria-label': `Delete ${t.name || t.id}` });
-      return h('tr', { dataset: { id: t.id } },
-        h('td', { class: 'cell-name' }, h('a', { href: `#/things/${t.id}`, text: t.name || '(no name)' })),
-        h('td', { class: 'mono', text: t.id }),
-        h('td', {}, tags(t.tags)),
-        h('td', {}, statusBadge(t.status)),
-        h('td', { text: formatTime(t.created_at) }),
-        h('td', {}, h('div', { class: 'row-actions' }, toggle, remove)));
+  function load() {
+    return showPage(ctx, listBox, '/things', listQuery(filters, ['name', 'tag', 'metadata']), go, (page) => {
+      const rows = page.things.map((t) => listRow(THING, t, h('td', {}, tags(t.tags)),
+        statusToggle(THING, t, load, { label: t.name || t.id }), load));
+      const emptyText = filters.name || filters.tag || filters.metadata || filters.status !== 'all'
+        ? 'No things match these filters.' : 'No things yet: create one above.';
+      return table(['Name', 'ID', 'Tags', 'Status', 'Created', 'Actions'], rows, { empty: emptyText, label: 'Things' });
     });
-    const emptyText = filters.name || filters.tag || filters.metadata || filters.status !== 'all'
-      ? 'No things match these filters.' : 'No things yet: create one above.';
-    replace(listBox,
-      table(['Name', 'ID', 'Tags', 'Status', 'Created', 'Actions'], rows, { empty: emptyText, label: 'Things' }),
-      pager({ total: page.total, offset: filters.offset, limit: filters.limit }, go));
   }
   await load();
 }
@@ -126,26 +45,10 @@ function createSection(ctx) {
   const form = h('form', { class: 'form' }, status,
     field('Name', name), field('Tags', tagsInput, 'Separate tags with commas.'),
     field('Metadata (JSON object)', metadata), submit);
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    let meta;
-    try {
-      meta = parseJsonObject(metadata.value);
-    } catch (err) {
-      replace(status, alertBox(err.message));
-      metadata.focus();
-      return;
-    }
-    submit.disabled = true;
-    try {
-      const thing = await api.post('/things', { name: name.value.trim(), tags: parseTags(tagsInput.value), metadata: meta });
-      toast(`Created ${thing.name || thing.id}`);
-      ctx.navigate(`/things/${thing.id}`);
-    } catch (err) {
-      replace(status, alertBox(errorText(err)));
-    } finally {
-      submit.disabled = false;
-    }
+  onMetadataSubmit(form, { status, submit, metadata, focusInvalid: true }, async (meta) => {
+    const thing = await api.post('/things', { name: name.value.trim(), tags: parseTags(tagsInput.value), metadata: meta });
+    toast(`Created ${thing.name || thing.id}`);
+    ctx.navigate(`/things/${thing.id}`);
   });
   return h('details', { class: 'card', id: 'create-thing' }, h('summary', {}, h('strong', { text: 'Create a thing' })), form);
 }

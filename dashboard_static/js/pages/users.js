@@ -1,12 +1,12 @@
 // Users (administrators only): list, search, enable/disable, role, add a user.
 import * as api from '../api.js';
 import { h, replace } from '../dom.js';
+import { statusToggle, USER } from '../entity.js';
+import { filtersFromQuery, showPage } from '../lists.js';
 import { session } from '../session.js';
 import {
-  alertBox, busy, button, confirmDialog, errorText, field, formatTime, input, pageHead, pager, select,
-  statusBadge, table, toast,
+  alertBox, busy, confirmDialog, errorText, field, formatTime, input, pageHead, select, statusBadge, table, toast,
 } from '../ui.js';
-import { filtersFromQuery } from './things.js';
 
 export async function render(ctx) {
   const filters = filtersFromQuery(ctx.query);
@@ -27,48 +27,37 @@ export async function render(ctx) {
     h('section', { class: 'card', 'aria-labelledby': 'users-title' },
       h('h2', { id: 'users-title', text: 'All users' }), form, listBox));
 
-  async function load() {
-    let page;
-    try {
-      page = await api.get('/users', {
-        offset: filters.offset, limit: filters.limit, status: filters.status, name: filters.name,
-        identity: ctx.query.get('identity') || '',
+  function load() {
+    const query = {
+      offset: filters.offset, limit: filters.limit, status: filters.status, name: filters.name,
+      identity: ctx.query.get('identity') || '',
+    };
+    return showPage(ctx, listBox, '/users', query, go, (page) => {
+      const rows = page.users.map((u) => {
+        const self = u.id === session.user?.id;
+        const label = u.name || u.credentials?.identity || u.id;
+        const role = select('role', [['user', 'user'], ['admin', 'admin']], u.role || 'user',
+          { 'aria-label': `Role of ${label}`, disabled: self });
+        role.addEventListener('change', () => busy(role, async () => {
+          await api.patch(`/users/${u.id}/role`, { role: role.value });
+          await load();
+          toast(`${label} is now ${role.value}`);
+        }));
+        // Disabling locks the user out, so it asks first; enabling does not.
+        const toggle = statusToggle(USER, u, load, {
+          label, disabled: self,
+          confirmDisable: () => confirmDialog('Disable this user?', `${label} will not be able to log in until enabled again.`, 'Disable'),
+        });
+        return h('tr', { dataset: { id: u.id } },
+          h('td', { class: 'cell-name', text: u.name || '' }),
+          h('td', { class: 'cell-name', text: u.credentials?.identity || '' }),
+          h('td', {}, role),
+          h('td', {}, statusBadge(u.status)),
+          h('td', { text: formatTime(u.created_at) }),
+          h('td', {}, self ? h('span', { class: 'muted', text: 'you' }) : toggle));
       });
-    } catch (err) {
-      replace(listBox, alertBox(errorText(err)));
-      return;
-    }
-    if (!ctx.current()) return;
-    const rows = page.users.map((u) => {
-      const self = u.id === session.user?.id;
-      const label = u.name || u.credentials?.identity || u.id;
-      const role = select('role', [['user', 'user'], ['admin', 'admin']], u.role || 'user',
-        { 'aria-label': `Role of ${label}`, disabled: self });
-      role.addEventListener('change', () => busy(role, async () => {
-        await api.patch(`/users/${u.id}/role`, { role: role.value });
-        await load();
-        toast(`${label} is now ${role.value}`);
-      }));
-      const toggle = button(u.status === 'enabled' ? 'Disable' : 'Enable', (e) => busy(e.currentTarget, async () => {
-        if (u.status === 'enabled') {
-          const ok = await confirmDialog('Disable this user?', `${label} will not be able to log in until enabled again.`, 'Disable');
-          if (!ok) return;
-        }
-        await api.post(`/users/${u.id}/${u.status === 'enabled' ? 'disable' : 'enable'}`);
-        await load();
-        toast(`${u.status === 'enabled' ? 'Disabled' : 'Enabled'} ${label}`);
-      }), 'btn-small', { disabled: self, 'aria-label': `${u.status === 'enabled' ? 'Disable' : 'Enable'} ${label}` });
-      return h('tr', { dataset: { id: u.id } },
-        h('td', { class: 'cell-name', text: u.name || '' }),
-        h('td', { class: 'cell-name', text: u.credentials?.identity || '' }),
-        h('td', {}, role),
-        h('td', {}, statusBadge(u.status)),
-        h('td', { text: formatTime(u.created_at) }),
-        h('td', {}, self ? h('span', { class: 'muted', text: 'you' }) : toggle));
+      return table(['Name', 'Email', 'Role', 'Status', 'Created', 'Actions'], rows, { empty: 'No users match.', label: 'Users' });
     });
-    replace(listBox,
-      table(['Name', 'Email', 'Role', 'Status', 'Created', 'Actions'], rows, { empty: 'No users match.', label: 'Users' }),
-      pager({ total: page.total, offset: filters.offset, limit: filters.limit }, go));
   }
   await load();
 }
