@@ -5,6 +5,7 @@ import os
 
 from chalice import Chalice, CORSConfig, Response
 
+from chalicelib import query_params
 from chalicelib.api import http
 from chalicelib.api import requests as rq
 from chalicelib.api import responses as rs
@@ -256,7 +257,7 @@ def unshare_thing(thing_id):
 def list_thing_channels(thing_id):
     q = _query()
     page = services().channels.list_by_thing(_caller(), http.uuid_param(thing_id), http.list_query(q),
-                                             http.bool_param(q, "connected", True))
+                                             query_params.boolean(q, "connected", True))
     return rs.page(page, "channels", rs.channel)
 
 
@@ -309,7 +310,7 @@ def disable_channel(channel_id):
 def list_channel_things(channel_id):
     q = _query()
     page = services().channels.list_things(_caller(), http.uuid_param(channel_id), http.list_query(q),
-                                           http.bool_param(q, "connected", True))
+                                           query_params.boolean(q, "connected", True))
     return rs.page(page, "things", rs.thing)
 
 
@@ -369,7 +370,7 @@ def publish_subtopic(channel_id, subtopic):
 def list_rejections(channel_id):
     q = _query()
     channel = services().channels.view(_caller(), http.uuid_param(channel_id))
-    offset, limit = http.int_param(q, "offset", 0, 0), http.int_param(q, "limit", 10, 1, 100)
+    offset, limit = query_params.integer(q, "offset", 0, 0), query_params.integer(q, "limit", 10, 1, 100)
     total, rows = services().messages.rejections(channel.id, offset, limit)
     return {"total": total, "offset": offset, "limit": limit,
             "rejections": [{**r, "received_at": rs.timestamp(r["received_at"])} for r in rows]}
@@ -390,9 +391,9 @@ def backup_redrive():
 @app.route("/admin/backup/verify", methods=["POST"])
 def backup_verify():
     q = _query()
-    since = http.float_param(q, "from", 0.0)
-    until = http.float_param(q, "to", 1e13)
-    return services().backup_admin.verify(_caller(), since, until, http.bool_param(q, "repair", False))
+    since = query_params.number(q, "from", 0.0)
+    until = query_params.number(q, "to", 1e13)
+    return services().backup_admin.verify(_caller(), since, until, query_params.boolean(q, "repair", False))
 
 
 # -- event handlers ---------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from chalicelib import query_params
 from chalicelib.entities import ListQuery
 from chalicelib.errors import BadRequest, PayloadTooLarge, Unauthenticated, UnsupportedMediaType
 
@@ -92,48 +93,6 @@ def uuid_param(value: str, what: str = "id") -> str:
     return value.lower()
 
 
-def _int(params: dict, name: str, default: int, low: int, high: int | None) -> int:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer") from None
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise BadRequest(f"{name} must be {bound}")
-    return value
-
-
-def int_param(params: dict, name: str, default: int, low: int, high: int | None = None) -> int:
-    return _int(params, name, default, low, high)
-
-
-def float_param(params: dict, name: str, default: float) -> float:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise BadRequest(f"{name} must be a finite number")
-    return value
-
-
-def bool_param(params: dict, name: str, default: bool) -> bool:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
-    if raw.lower() in ("true", "1"):
-        return True
-    if raw.lower() in ("false", "0"):
-        return False
-    raise BadRequest(f"{name} must be true or false")
-
-
 def _no_nul(params: dict) -> None:
     for name in params:
         if "\x00" in name or "\x00" in (params.get(name) or ""):
@@ -156,8 +115,8 @@ def list_query(params: dict | None) -> ListQuery:
             raise BadRequest("metadata must be a JSON object")
         _check_strings(metadata)
     return ListQuery(
-        offset=_int(params, "offset", 0, 0, MAX_OFFSET),
-        limit=_int(params, "limit", 10, 1, MAX_LIMIT),
+        offset=query_params.integer(params, "offset", 0, 0, MAX_OFFSET),
+        limit=query_params.integer(params, "limit", 10, 1, MAX_LIMIT),
         name=params.get("name") or None,
         identity=params.get("identity") or None,
         tag=params.get("tag") or params.get("tags") or None,

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from chalicelib import query_params
 from chalicelib.errors import BadRequest, Forbidden, NotFound, Unauthenticated, Unavailable
 
 MAX_LIMIT = 1000
@@ -47,8 +48,6 @@ JSON_COLUMNS = ("id", "channel", "created", "subtopic", "publisher", "protocol",
 BUCKET_COLUMNS = ("time", "name", "value")
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_TRUE = ("1", "t", "true")
-_FALSE = ("0", "f", "false")  # Go's strconv.ParseBool, case-insensitive
 
 # Interval units: Go's time.ParseDuration (what later Magistrala readers validate with) plus
 # days and weeks, and PostgreSQL-style words ("1 hour", "15 minutes"). No months: not fixed-length.
@@ -99,49 +98,6 @@ class Interval:
         return cls(text=raw, seconds=total)
 
 
-def _text(params: dict, name: str) -> str | None:
-    value = params.get(name)
-    return value if value not in (None, "") else None
-
-
-def _number(params: dict, name: str) -> float | None:
-    raw = _text(params, name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number") from None
-    if not math.isfinite(value):
-        raise BadRequest(f"{name} must be a finite number")
-    return value
-
-
-def _integer(params: dict, name: str, default: int, low: int, high: int | None) -> int:
-    raw = _text(params, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer") from None
-    if value < low or (high is not None and value > high):
-        raise BadRequest(f"{name} must be between {low} and {high}" if high is not None
-                         else f"{name} must be at least {low}")
-    return value
-
-
-def _boolean(params: dict, name: str) -> bool | None:
-    raw = _text(params, name)
-    if raw is None:
-        return None
-    if raw.lower() in _TRUE:
-        return True
-    if raw.lower() in _FALSE:
-        return False
-    raise BadRequest(f"{name} must be true or false")
-
-
 def wants_csv(accept: str | None) -> bool:
     """True when text/csv is the Accept header's preferred media type (highest q, first among equals)."""
     best, best_q = None, 0.0
@@ -187,42 +143,42 @@ class MessageQuery:
     def from_params(cls, params: dict | None, accept: str | None = None) -> MessageQuery:
         """Validate query string parameters; every problem is a BadRequest naming the parameter."""
         params = params or {}
-        fmt = (_text(params, "format") or "messages").lower()
+        fmt = (query_params.text(params, "format") or "messages").lower()
         if fmt not in FORMATS:
             raise BadRequest("format must be messages, json or csv")
-        comparator = (_text(params, "comparator") or "eq").lower()
+        comparator = (query_params.text(params, "comparator") or "eq").lower()
         if comparator not in COMPARATORS:
             raise BadRequest("comparator must be one of eq, lt, le, gt, ge")
-        publisher = _text(params, "publisher")
+        publisher = query_params.text(params, "publisher")
         if publisher is not None and not _UUID.match(publisher):
             raise BadRequest("publisher must be a thing id (UUID)")
         query = cls(
             # Past any real table size, an offset only has to stay a valid bigint.
-            offset=min(_integer(params, "offset", 0, 0, None), 2**62),
-            limit=_integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
-            limit_given=_text(params, "limit") is not None,
+            offset=min(query_params.integer(params, "offset", 0, 0, None), 2**62),
+            limit=query_params.integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
+            limit_given=query_params.text(params, "limit") is not None,
             table="json" if fmt == "json" else "messages",
             csv=fmt == "csv" or wants_csv(accept),
-            subtopic=_text(params, "subtopic"),
+            subtopic=query_params.text(params, "subtopic"),
             publisher=publisher.lower() if publisher else None,
-            protocol=_text(params, "protocol"),
-            name=_text(params, "name"),
-            value=_number(params, "v"),
+            protocol=query_params.text(params, "protocol"),
+            name=query_params.text(params, "name"),
+            value=query_params.number(params, "v"),
             comparator=comparator,
-            string_value=_text(params, "vs"),
-            bool_value=_boolean(params, "vb"),
-            data_value=_text(params, "vd"),
-            from_=_number(params, "from"),
-            to=_number(params, "to"),
+            string_value=query_params.text(params, "vs"),
+            bool_value=query_params.boolean(params, "vb"),
+            data_value=query_params.text(params, "vd"),
+            from_=query_params.number(params, "from"),
+            to=query_params.number(params, "to"),
         )
         if query.table == "json":
             given = [p for p, v in (("name", query.name), ("v", query.value), ("vs", query.string_value),
                                     ("vb", query.bool_value), ("vd", query.data_value)) if v is not None]
             if given:
                 raise BadRequest(f"{', '.join(given)} filter SenML values and do not apply to format=json")
-        aggregation = _text(params, "aggregation")
+        aggregation = query_params.text(params, "aggregation")
         if aggregation is None:
-            if _text(params, "interval") is not None:
+            if query_params.text(params, "interval") is not None:
                 raise BadRequest("interval needs aggregation (MIN, MAX, AVG, SUM or COUNT)")
             return query
         aggregation = aggregation.upper()
@@ -234,7 +190,7 @@ class MessageQuery:
             raise BadRequest("aggregation needs both from and to (seconds since the epoch)")
         if query.from_ >= query.to:
             raise BadRequest("from must be before to")
-        interval_text = _text(params, "interval")
+        interval_text = query_params.text(params, "interval")
         if interval_text is None:
             raise BadRequest("aggregation needs an interval such as 15m, 1h or 1d")
         return replace(query, aggregation=aggregation, interval=Interval.parse(interval_text))
