@@ -36,7 +36,9 @@ class Replayer:
             # A topic rule event from the ingest queue, redriven from the shared dead-letter queue.
             return self.ingestor.ingest(message).status
         if kind == "ingest":
-            self.ingestor.replay(message["event"], message["target"])
+            # "event": one message, as queued before ingestion was batched.
+            self.ingestor.replay(message["events"] if "events" in message else [message["event"]],
+                                 message["target"])
             return "replayed"
         if kind == "sync" and self.syncer is not None:
             self.syncer.sync(message)

@@ -3,32 +3,39 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterator
+from typing import Any
 
 log = logging.getLogger("platform.retry")
 
-
-# SendMessageBatch takes 10 messages and 256 KB in all (a message carries up to a 128 KB device
-# payload, base64: 171 KB).
+# SQS takes 256 KB in one message, and in one SendMessageBatch of at most 10 messages. (A device
+# payload is up to 128 KB, 171 KB in base64, so one always fits.)
+MESSAGE_BYTES = 256 * 1024
 _BATCH_COUNT = 10
-_BATCH_BYTES = 256 * 1024
 
 
 class RetryQueueUnavailable(RuntimeError):
     pass
 
 
-def _batches(bodies: list[str]):
-    batch: list[str] = []
-    size = 0
-    for body in bodies:
-        length = len(body.encode())
-        if batch and (len(batch) == _BATCH_COUNT or size + length > _BATCH_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(body)
-        size += length
-    if batch:
-        yield batch
+def grouped(items: list, size: Callable[[Any], int], max_bytes: int, max_count: int | None = None) -> Iterator[list]:
+    """Consecutive groups of items, each within max_bytes (and max_count); an item bigger than
+    max_bytes on its own makes a group of one."""
+    group: list = []
+    total = 0
+    for item in items:
+        length = size(item)
+        if group and (len(group) == max_count or total + length > max_bytes):
+            yield group
+            group, total = [], 0
+        group.append(item)
+        total += length
+    if group:
+        yield group
+
+
+def _batches(bodies: list[str]) -> Iterator[list[str]]:
+    return grouped(bodies, lambda body: len(body.encode()), MESSAGE_BYTES, _BATCH_COUNT)
 
 
 class RetryQueue:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.backup.dynamo import BackupUnavailable
+from chalicelib.backup.retry_queue import MESSAGE_BYTES, grouped
 from chalicelib.entities import ENABLED
 from chalicelib.errors import Unavailable
 from chalicelib.messages.records import Incoming, InvalidMessage, Rows, build_rows, decode
@@ -169,8 +170,10 @@ class Ingestor:
         missed = self._write(batch, (POSTGRES, BACKUP))
         if not missed:
             return "stored"
-        self.queue.enqueue([{"v": 1, "kind": "ingest", "target": t, "event": events[i]}
-                            for i, _, _ in accepted for t in missed])
+        # As many events per retry message as fit: a replay is then one write, like the batch was.
+        chunks = grouped([events[i] for i, _, _ in accepted], lambda e: len(json.dumps(e)), MESSAGE_BYTES - 1024)
+        self.queue.enqueue([{"v": 1, "kind": "ingest", "target": t, "events": chunk}
+                            for chunk in chunks for t in missed])
         return "queued"
 
     def _record(self, rejections: list[dict]) -> None:
@@ -179,9 +182,13 @@ class Ingestor:
         except Unavailable:
             log.warning("could not record %d rejection(s) while PostgreSQL is down", len(rejections))
 
-    def replay(self, event: dict, target: str) -> None:
-        """Write an already accepted event to one store (raises while that store is still down)."""
-        rows = build_rows(decode(event))
+    def replay(self, events: list[dict], target: str) -> None:
+        """Write already accepted events to one store (raises while that store is still down)."""
+        rows = Rows()
+        for event in events:
+            more = build_rows(decode(event))
+            rows.senml += more.senml
+            rows.json += more.json
         if self._write(rows, (target,)):
             raise Unavailable(f"{target} still unavailable")
 

@@ -80,6 +80,8 @@ def test_postgres_down_queues_the_whole_batch_and_the_retry_stores_it(db, platfo
     # Authorization comes from the backup meanwhile: the stranger is still refused.
     assert _invoke(bodies + [_body(channel, stranger, senml(1, NOW))]) == {"queued": 8, "rejected": 1}
     assert len(backup_items(platform.backup, "msgs", channel["id"])) == 8 * 4
+    # One retry message holds the whole batch, so that the replay is one write as well.
+    assert queue_depth(platform.queue.client, platform.queue.url) == 1
     heal(pg_proxy, platform)
     assert pg_count(db, channel=channel["id"]) == 0
     poller.drain()
@@ -147,3 +149,27 @@ def test_redelivered_json_documents_are_stored_once(db, platform, fleet):
     assert pg_count(db, table="json_messages", channel=channel["id"]) == 1
     assert len(backup_items(platform.backup, "json", channel["id"])) == 1
     assert_exact(db, platform, channel, 2)
+
+
+def test_a_failed_batch_too_big_for_one_retry_message_is_split_and_replayed_whole(db, platform, fleet, pg_proxy,
+                                                                                   poller):
+    _, (a, _, _), channel = fleet
+    # Packs of 2,000 records (76 KB each, 101 KB in base64): two fit in a 256 KB retry message.
+    bodies = [_body(channel, a, senml(2000, NOW - 100_000 + i * 5000)) for i in range(5)]
+    pg_proxy.down()
+    assert _invoke(bodies) == {"queued": 5}
+    depth = queue_depth(platform.queue.client, platform.queue.url)
+    assert 2 <= depth < 5
+    heal(pg_proxy, platform)
+    poller.drain()
+    assert_exact(db, platform, channel, 5 * 2000)
+
+
+def test_a_retry_message_queued_before_batching_still_replays(db, platform, fleet, poller):
+    _, (a, _, _), channel = fleet
+    event = rule_event(channel["id"], a["id"], senml(3, NOW))
+    for target in ("postgres", "backup"):
+        platform.queue.client.send_message(QueueUrl=platform.queue.url, MessageBody=json.dumps(
+            {"v": 1, "kind": "ingest", "target": target, "event": event}))
+    poller.drain()
+    assert_exact(db, platform, channel, 3)
