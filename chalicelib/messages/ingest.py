@@ -53,12 +53,6 @@ class Directory:
         self.store = store
         self.backup = backup
 
-    def check(self, channel_id: str, thing_id: str) -> None:
-        """Raises Rejected unless the thing may publish on the channel."""
-        problem = self.check_many({(channel_id, thing_id)})[(channel_id, thing_id)]
-        if problem is not None:
-            raise problem
-
     def check_many(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], Rejected | None]:
         """For each (channel, thing) pair, why the thing may not publish there (None: it may)."""
         verdicts: dict[tuple[str, str], Rejected | None] = {}
@@ -166,8 +160,7 @@ class Ingestor:
         return outcomes
 
     def _store(self, events: list, accepted: list[tuple[int, Incoming, Rows]]) -> str:
-        batch = Rows([r for *_, rows in accepted for r in rows.senml], [r for *_, rows in accepted for r in rows.json])
-        missed = self._write(batch, (POSTGRES, BACKUP))
+        missed = self._write(Rows.joined(rows for *_, rows in accepted), (POSTGRES, BACKUP))
         if not missed:
             return "stored"
         # As many events per retry message as fit: a replay is then one write, like the batch was.
@@ -184,12 +177,7 @@ class Ingestor:
 
     def replay(self, events: list[dict], target: str) -> None:
         """Write already accepted events to one store (raises while that store is still down)."""
-        rows = Rows()
-        for event in events:
-            more = build_rows(decode(event))
-            rows.senml += more.senml
-            rows.json += more.json
-        if self._write(rows, (target,)):
+        if self._write(Rows.joined(build_rows(decode(event)) for event in events), (target,)):
             raise Unavailable(f"{target} still unavailable")
 
     def _write(self, rows: Rows, targets: tuple[str, ...]) -> list[str]:

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chalicelib.messages import senml
@@ -46,6 +47,15 @@ class Rows:
 
     def __len__(self) -> int:
         return len(self.senml) + len(self.json)
+
+    @classmethod
+    def joined(cls, parts: Iterable[Rows]) -> Rows:
+        """The rows of several messages, written together."""
+        joined = cls()
+        for rows in parts:
+            joined.senml += rows.senml
+            joined.json += rows.json
+        return joined
 
 
 def parse_topic(topic: str) -> tuple[str, str]:

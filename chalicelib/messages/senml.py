@@ -205,8 +205,7 @@ def _resolve(index: int, record, base: dict, received_at: float) -> Measurement:
     time = base["bt"] + fields.get("t", 0.0)
     if time < RELATIVE_TIME_LIMIT:
         time += received_at
-    if time - time != 0.0:  # not finite; cheaper than math.isfinite on the hot path
-        raise InvalidMessage(f"record {index}: time is not a finite number")
+    time = _finite(index, "time", time)
 
     return Measurement(name, fields.get("u", base["bu"]), time, fields.get("ut"), value, fields.get("vs"),
                        fields.get("vb"), fields.get("vd"), total)
@@ -214,6 +213,8 @@ def _resolve(index: int, record, base: dict, received_at: float) -> Measurement:
 
 # What each SenML field must hold; anything else is an extension (or must-understand).
 _KIND = {**dict.fromkeys(_STRING_FIELDS, str), **dict.fromkeys(_NUMBER_FIELDS, float), "vb": bool, "bver": int}
+# The kind of a field name that is not a string (possible in already-parsed input).
+_NOT_A_NAME = object()
 # Beyond this an int does not fit in a float.
 _FLOAT_INT_LIMIT = 2**1023
 
@@ -257,9 +258,6 @@ def _typed_fields(index: int, record: dict) -> dict:
             raise InvalidMessage(f"record {index}: unsupported must-understand field {_short(key)}")
         # Any other field is an extension that may be ignored (section 4.4).
     return fields
-
-
-_NOT_A_NAME = object()
 
 
 def _number(index: int, key: str, raw) -> float:

@@ -52,8 +52,9 @@ class PostgresMessageWriter:
                     if attempt:
                         senml_rows = self._not_stored(conn, "messages", senml_rows)
                         json_rows = self._not_stored(conn, "json_messages", json_rows)
-                    self._copy_senml(conn, senml_rows)
-                    self._copy_json(conn, json_rows)
+                    self._copy(conn, "messages", _SENML_COLUMNS, [_senml_values(r) for r in senml_rows])
+                    self._copy(conn, "json_messages", _JSON_COLUMNS,
+                               [(*_json_values(r), json.dumps(r["payload"])) for r in json_rows])
                 return
             except psycopg.errors.UniqueViolation:
                 log.info("some rows of the batch are stored already; copying the others")
@@ -68,18 +69,11 @@ class PostgresMessageWriter:
         return [r for r in rows if r["id"] not in stored]
 
     @staticmethod
-    def _copy_senml(conn: psycopg.Connection, rows: list[dict]) -> None:
-        if rows:
-            with conn.cursor().copy(f"COPY messages ({', '.join(_SENML_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(_senml_values(row))
-
-    @staticmethod
-    def _copy_json(conn: psycopg.Connection, rows: list[dict]) -> None:
-        if rows:
-            with conn.cursor().copy(f"COPY json_messages ({', '.join(_JSON_COLUMNS)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row((*_json_values(row), json.dumps(row["payload"])))
+    def _copy(conn: psycopg.Connection, table: str, columns: tuple[str, ...], values: list[tuple]) -> None:
+        if values:
+            with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
 
     def record_rejections(self, rejections: list[dict]) -> None:
         """What was refused and why, for the channel's owner: one statement for a batch."""
