@@ -131,13 +131,13 @@ def app_environment(stage: Stage) -> dict[str, str]:
         value = stage.environment_variable(name)
         if value is not None:
             env[name] = value
-    _check_batching(int(env.get("INGEST_BATCH_SIZE", "100")), int(env.get("INGEST_BATCH_WINDOW", "1")))
+    _check_batching(stage.ingest_batch_size, stage.ingest_batch_window)
     return env
 
 
 def _check_batching(size: int, window: int) -> None:
-    """Lambda's limits for a standard queue's event source (defaults as in app.py), checked before
-    CloudFormation refuses them halfway through a deploy."""
+    """Lambda's limits for a standard queue's event source, checked before CloudFormation refuses
+    them halfway through a deploy."""
     if not 1 <= size <= 10_000:
         raise ValueError(f"INGEST_BATCH_SIZE must be 1 to 10000, not {size}")
     if not 0 <= window <= 300:

@@ -26,7 +26,9 @@ LOG_GROUPS = {name: "ApiHandlerLogGroup" if name == "api_handler" else f"{logica
               for name, logical in FUNCTIONS.items()}
 RETRY_EVENT_SOURCE = "RetrySqsEventSource"
 INGEST_EVENT_SOURCE = "IngestSqsEventSource"
-# app.py's default when the stage sets no INGEST_BATCH_WINDOW (the ingest queue's visibility counts it).
+# app.py's defaults when the stage sets no INGEST_BATCH_SIZE / INGEST_BATCH_WINDOW (checked against
+# Lambda's limits at package time; the ingest queue's visibility counts the window).
+INGEST_BATCH_SIZE = 100
 INGEST_BATCH_WINDOW = 1
 # Lambda on Python 3.11 runs on Amazon Linux 2, whose runtime AWS closed to new functions in 2026:
 # the functions run on 3.13 (Amazon Linux 2023), the newest runtime Chalice 1.32 packages for.
@@ -101,6 +103,10 @@ class Stage:
             if value is not None:
                 return str(value)
         return None
+
+    @property
+    def ingest_batch_size(self) -> int:
+        return int(self.environment_variable("INGEST_BATCH_SIZE") or INGEST_BATCH_SIZE)
 
     @property
     def ingest_batch_window(self) -> int:

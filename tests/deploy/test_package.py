@@ -8,13 +8,16 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import pytest
 
 from deploy import build
 from deploy import template as tmpl
-from deploy.project import load_stage, stage_names
+from deploy.project import INGEST_BATCH_SIZE, INGEST_BATCH_WINDOW, ROOT, load_stage, stage_names
 
 
 def test_the_zip_holds_the_app_and_its_runtime_dependencies_only(dev_build):
@@ -88,3 +91,11 @@ def test_ten_or_fewer_messages_may_go_without_a_window():
     chalice = copy.deepcopy(stage.chalice)
     chalice["stages"]["dev"]["environment_variables"].update({"INGEST_BATCH_SIZE": "10", "INGEST_BATCH_WINDOW": "0"})
     assert build.app_environment(dataclasses.replace(stage, chalice=chalice))["INGEST_BATCH_WINDOW"] == "0"
+
+
+def test_the_stage_defaults_for_ingest_batching_are_app_py_defaults():
+    env = {k: v for k, v in os.environ.items() if k not in ("INGEST_BATCH_SIZE", "INGEST_BATCH_WINDOW")}
+    out = subprocess.run([sys.executable, "-c", "import json, app; print(json.dumps("
+                          "[app.INGEST_BATCH_SIZE, app.INGEST_BATCH_WINDOW]))"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.splitlines()[-1]) == [INGEST_BATCH_SIZE, INGEST_BATCH_WINDOW]
