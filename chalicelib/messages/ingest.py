@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,26 +142,37 @@ class Ingestor:
             except InvalidMessage as exc:
                 reject(i, None, exc.reason, 400)
         verdicts = self.directory.check_many({(msg.channel, msg.publisher) for _, msg in decoded})
-        accepted: list[tuple[int, Incoming, Rows]] = []
+        authorized: list[tuple[int, Incoming]] = []
         for i, msg in decoded:
             problem = verdicts[(msg.channel, msg.publisher)]
-            if problem is not None:
+            if problem is None:
+                authorized.append((i, msg))
+            else:
                 reject(i, msg, problem.reason, problem.status)
-                continue
-            try:
-                accepted.append((i, msg, build_rows(msg)))
-            except InvalidMessage as exc:
-                reject(i, msg, exc.reason, 400)
-        if accepted:
-            status = self._store(events, accepted)
+        accepted: list[tuple[int, Incoming, Rows]] = []
+
+        def normalized() -> Iterator[Rows]:
+            # Lazily: PostgreSQL copies a message's rows while the next one is being normalized.
+            for i, msg in authorized:
+                try:
+                    rows = build_rows(msg)
+                except InvalidMessage as exc:
+                    reject(i, msg, exc.reason, 400)
+                    continue
+                accepted.append((i, msg, rows))
+                yield rows
+
+        if authorized:
+            status = self._store(events, normalized(), accepted)
             for i, msg, rows in accepted:
                 outcomes[i] = Outcome(status, len(rows), channel=msg.channel)
         if rejections:
             self._record(rejections)
         return outcomes
 
-    def _store(self, events: list, accepted: list[tuple[int, Incoming, Rows]]) -> str:
-        missed = self._write(Rows.joined(rows for *_, rows in accepted), (POSTGRES, BACKUP))
+    def _store(self, events: list, parts: Iterator[Rows], accepted: list[tuple[int, Incoming, Rows]]) -> str:
+        """`accepted` fills up as `parts` is read."""
+        missed = self._write(parts, (POSTGRES, BACKUP))
         if not missed:
             return "stored"
         # As many events per retry message as fit: a replay is then one write, like the batch was.
@@ -177,20 +189,33 @@ class Ingestor:
 
     def replay(self, events: list[dict], target: str) -> None:
         """Write already accepted events to one store (raises while that store is still down)."""
-        if self._write(Rows.joined(build_rows(decode(event)) for event in events), (target,)):
+        if self._write((build_rows(decode(event)) for event in events), (target,)):
             raise Unavailable(f"{target} still unavailable")
 
-    def _write(self, rows: Rows, targets: tuple[str, ...]) -> list[str]:
+    def _write(self, parts: Iterable[Rows], targets: tuple[str, ...]) -> list[str]:
+        """PostgreSQL first, reading `parts` as it copies; then the backup, with all of them.
+        Returns the targets that failed."""
+        taken: list[Rows] = []
+
+        def each() -> Iterator[tuple[list[dict], list[dict]]]:
+            for rows in parts:
+                taken.append(rows)
+                yield rows.senml, rows.json
+
+        stream = each()
         missed = []
         if POSTGRES in targets:
             try:
-                self.writer.write(rows.senml, rows.json)
+                self.writer.write_parts(stream)
             except Unavailable as exc:
                 log.warning("PostgreSQL write failed, queuing: %s", exc)
                 missed.append(POSTGRES)
+        for _ in stream:  # what PostgreSQL did not read (it failed, or was not a target)
+            pass
         if BACKUP in targets and self.backup is not None:
+            batch = Rows.joined(taken)
             try:
-                self.backup.write_messages(rows.senml, rows.json)
+                self.backup.write_messages(batch.senml, batch.json)
             except BackupUnavailable as exc:
                 log.warning("backup write failed, queuing: %s", exc)
                 missed.append(BACKUP)
