@@ -141,8 +141,11 @@ class IotBroker(Broker):
 
     # -- messages ----------------------------------------------------------------------
 
-    async def _initialize_client_session(self, *args: Any, **kwargs: Any):
-        handler, session = await super()._initialize_client_session(*args, **kwargs)
+    async def _initialize_client_session(self, reader: Any, writer: Any, *args: Any, **kwargs: Any):
+        handler, session = await super()._initialize_client_session(reader, writer, *args, **kwargs)
+        # A device resuming a persistent session (clean_session=0) gets its old Session object
+        # back, with the closed connection's TLS object: the certificate to check is the new one's.
+        session.ssl_object = writer.get_ssl_info()
         # amqtt builds a plain BrokerProtocolHandler; ours only adds behaviour, no state.
         handler.__class__ = DurableHandler
         handler.broker = self

@@ -244,3 +244,40 @@ def test_a_failing_queue_send_goes_to_the_error_action(stack, owner):
     SqsPoller(stack.retry_queue, app.retry, wait_seconds=0).drain()  # the retry function replays it
     names = "SELECT name FROM messages WHERE publisher = %s ORDER BY name"
     assert stack.wait_for(lambda: [r[0] for r in rows(stack, names, thing["id"])] == ["rescued", "resent"])
+
+
+def test_a_resend_after_a_lost_puback_is_stored_once(stack, owner, monkeypatch):
+    from devstack.broker.server import DurableHandler
+
+    token, channel, thing = owner
+    secured = []
+    original = DurableHandler.handle_publish
+
+    async def lose_the_first_puback(handler, packet):
+        if secured:
+            return await original(handler, packet)
+        # The message goes on the ingest queue, then the connection drops before its PUBACK.
+        secured.append(await handler.broker.accept(handler.session, packet.topic_name, bytes(packet.data)))
+        await handler._close()
+
+    monkeypatch.setattr(DurableHandler, "handle_publish", lose_the_first_puback)
+    # A persistent session: the SDK keeps the unacknowledged PUBLISH and sends it again (DUP) on
+    # reconnect, and the broker checks the certificate of the new connection.
+    accepted = stack.broker.stats["accepted"]
+    device = stack.device(thing, stack.certificate(token, thing["id"]))
+    device.connect(stack.broker.host, stack.broker.port, stack.broker.ca_file, clean_session=False)
+    pack = json.dumps([{"bn": "dev:", "bt": time.time() - 60, "n": "resent", "v": 1.0},
+                       {"n": "resent", "t": 1, "v": 2.0}]).encode()
+    device.publish(topic(channel), pack).result(30)  # acknowledged only after the resend
+    assert device.interrupted.is_set() and secured == [True]
+    assert stack.broker.stats["accepted"] == accepted + 2
+    device.disconnect()
+
+    # The topic rule saw it twice, with two receive times; the records carry their own times,
+    # so both copies name the same rows.
+    stack.settle()
+    sql = "SELECT count(*) FROM messages WHERE channel = %s AND name = 'dev:resent'"
+    assert count(stack, sql, channel["id"]) == 2
+    assert stack.wait_for(lambda: len(stack.backup_items(channel["id"])) == 2)
+    time.sleep(0.5)  # a third copy would have had time to show up
+    assert count(stack, sql, channel["id"]) == 2 and len(stack.backup_items(channel["id"])) == 2
