@@ -35,13 +35,15 @@ class Report:
     until: float
     messages: dict[str, Drift] = field(default_factory=dict)  # "<table>#<channel>" -> drift
     entities: Drift = field(default_factory=Drift)
+    # What was compared, so that "no drift" can be told apart from "nothing looked at".
+    checked: dict[str, int] = field(default_factory=lambda: {"channels": 0, "messages": 0, "entities": 0})
 
     @property
     def total(self) -> int:
         return self.entities.count + sum(d.count for d in self.messages.values())
 
     def summary(self) -> dict[str, Any]:
-        return {"since": self.since, "until": self.until, "drift": self.total,
+        return {"since": self.since, "until": self.until, "drift": self.total, "checked": dict(self.checked),
                 "entities": asdict(self.entities),
                 "messages": {k: asdict(v) for k, v in self.messages.items() if v.count}}
 
@@ -59,6 +61,7 @@ class BackupVerifier:
     def verify(self, since: float = 0, until: float = _FAR_FUTURE, channel: str | None = None) -> Report:
         report = Report(since=since, until=until)
         channels = [channel] if channel else sorted(self._pg_channels() | self._backup_channels())
+        report.checked["channels"] = len(channels)
         for ch in channels:
             for table, prefix, column in (("messages", "msgs", "time"), ("json_messages", "json", "created")):
                 pg = self._pg_message_ids(table, column, ch, since, until)
@@ -66,10 +69,12 @@ class BackupVerifier:
                 high = items.message_sort_key(min(until, _FAR_FUTURE / 1000), "~")
                 bk = {i["id"] for i in self.backup.query(f"{prefix}#{ch}", sk_between=(low, high))}
                 drift = Drift(sorted(pg - bk), sorted(bk - pg))
+                report.checked["messages"] += len(pg | bk)
                 if drift.count:
                     report.messages[f"{table}#{ch}"] = drift
         if channel is None:
             pg_entities, bk_entities = self._pg_entities(), self._backup_entities()
+            report.checked["entities"] = len(pg_entities.keys() | bk_entities.keys())
             report.entities = Drift(
                 sorted(k for k, v in pg_entities.items() if bk_entities.get(k) != v),
                 sorted(k for k in bk_entities if k not in pg_entities),
