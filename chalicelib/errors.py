@@ -58,5 +58,11 @@ class Unavailable(PlatformError):
     error = "service unavailable"
 
 
+class Unstorable(BadRequest):
+    """The store refused what the data holds (beyond one of its limits), not because it is down."""
+
+    error = "cannot be stored"
+
+
 class ConfigError(RuntimeError):
     """The deployment is misconfigured (missing secret, bad URL)."""

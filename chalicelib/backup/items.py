@@ -60,9 +60,20 @@ def connection_items(channel_id: str, thing_id: str) -> list[dict[str, Any]]:
             {"pk": f"thing#{thing_id}", "sk": f"channel#{channel_id}", **common}]
 
 
-def _number(value: float | None) -> Decimal | None:
-    # DynamoDB numbers are decimals; repr keeps every bit of the float.
-    return None if value is None else Decimal(repr(value))
+# DynamoDB numbers span 1E-130 to 9.99...E+125; SenML values are any finite double.
+_DYNAMO_SMALLEST = Decimal("1E-130")
+_DYNAMO_LARGEST = Decimal("9.9999999999999999999999999999999999999E+125")
+
+
+def _number(value: float | None) -> Decimal | str | None:
+    """DynamoDB numbers are decimals; repr keeps every bit of the float. A double outside
+    DynamoDB's range is kept as its repr text, which float() reads back exactly."""
+    if value is None:
+        return None
+    number = Decimal(repr(value))
+    if number and not _DYNAMO_SMALLEST <= abs(number) <= _DYNAMO_LARGEST:
+        return repr(value)
+    return number
 
 
 def message_sort_key(seconds: float, message_id: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 from chalicelib.backup.dynamo import BackupUnavailable
 from chalicelib.backup.retry_queue import MESSAGE_BYTES, grouped
 from chalicelib.entities import ENABLED
-from chalicelib.errors import Unavailable
+from chalicelib.errors import Unavailable, Unstorable
 from chalicelib.messages.records import Incoming, InvalidMessage, Rows, build_rows, decode
 
 log = logging.getLogger("platform.ingest")
@@ -93,6 +93,11 @@ def _verdict(thing_ok: bool, channel_ok: bool, connected: bool) -> Rejected | No
     return None
 
 
+def _rejection(msg: Incoming, reason: str) -> dict:
+    return {"channel": msg.channel, "publisher": msg.publisher, "protocol": msg.protocol, "topic": msg.topic,
+            "reason": reason, "payload": msg.payload, "received_at": msg.received_at}
+
+
 class Ingestor:
     """Stores a batch of messages in one write per store: a batch from the ingest queue, or the
     single message of an HTTP publish."""
@@ -131,9 +136,7 @@ class Ingestor:
                      reason)
             outcomes[i] = Outcome("rejected", reason=reason, channel=msg.channel if msg else "", code=code)
             if msg is not None:  # without a decoded message there is no channel owner to show it to
-                rejections.append({"channel": msg.channel, "publisher": msg.publisher, "protocol": msg.protocol,
-                                   "topic": msg.topic, "reason": reason, "payload": msg.payload,
-                                   "received_at": msg.received_at})
+                rejections.append(_rejection(msg, reason))
 
         decoded: list[tuple[int, Incoming]] = []
         for i, event in enumerate(events):
@@ -163,9 +166,23 @@ class Ingestor:
                 yield rows
 
         if authorized:
-            status = self._store(events, normalized(), accepted)
-            for i, msg, rows in accepted:
-                outcomes[i] = Outcome(status, len(rows), channel=msg.channel)
+            parts = normalized()
+            try:
+                stored = [(self._store(events, parts, accepted), accepted)]
+            except Unstorable:
+                # PostgreSQL refused what one message holds; that one must not sink the others.
+                # Rare, so this path simply stores the messages one by one to find it.
+                for _ in parts:  # normalize the rest
+                    pass
+                stored = []
+                for item in accepted:
+                    try:
+                        stored.append((self._store(events, iter([item[2]]), [item]), [item]))
+                    except Unstorable as exc:
+                        reject(item[0], item[1], exc.message, 400)
+            for status, group in stored:
+                for i, msg, rows in group:
+                    outcomes[i] = Outcome(status, len(rows), channel=msg.channel)
         if rejections:
             self._record(rejections)
         return outcomes
@@ -189,7 +206,21 @@ class Ingestor:
 
     def replay(self, events: list[dict], target: str) -> None:
         """Write already accepted events to one store (raises while that store is still down)."""
-        if self._write((build_rows(decode(event)) for event in events), (target,)):
+        messages = [decode(event) for event in events]
+        parts = [build_rows(msg) for msg in messages]
+        try:
+            missed = self._write(iter(parts), (target,))
+        except Unstorable:
+            # As in ingest_batch: one by one, and what PostgreSQL refuses is recorded, not retried
+            # (no retry changes what a message holds).
+            missed = []
+            for msg, rows in zip(messages, parts):
+                try:
+                    missed += self._write(iter([rows]), (target,))
+                except Unstorable as exc:
+                    log.warning("replayed message on %s refused: %s", msg.topic, exc.message)
+                    self._record([_rejection(msg, exc.message)])
+        if missed:
             raise Unavailable(f"{target} still unavailable")
 
     def _write(self, parts: Iterable[Rows], targets: tuple[str, ...]) -> list[str]:

@@ -32,6 +32,8 @@ SENML_VERSION = 10
 # RFC 8428 section 4.5.1. fullmatch, because "$" would let a trailing
 # newline through.
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9:./_-]*")
+# Names are indexed (channel, name, time): a PostgreSQL index entry holds at most ~2.7 KB.
+MAX_NAME_LENGTH = 1024
 
 _STRING_FIELDS = frozenset({"bn", "bu", "n", "u", "vs", "vd"})
 _NUMBER_FIELDS = frozenset({"bt", "bv", "bs", "t", "v", "s", "ut"})
@@ -179,6 +181,8 @@ def _resolve(index: int, record, base: dict, received_at: float) -> Measurement:
     name = base["bn"] + fields.get("n", "")
     if not name:
         raise InvalidMessage(f"record {index}: name is empty, set n or bn")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidMessage(f"record {index}: name is longer than {MAX_NAME_LENGTH} characters")
     if not _NAME_RE.fullmatch(name):
         raise InvalidMessage(
             f"record {index}: invalid name {_short(name)}: it must start with a letter or digit"

@@ -53,6 +53,23 @@ def _pool(url: str, size: int) -> ConnectionPool:
     return pool
 
 
+# SQLSTATE classes that say the server cannot work now, whatever the statement: connection
+# exception, transaction rollback (deadlock, serialization), insufficient resources, object not
+# in prerequisite state (lock timeout), operator intervention (shutdown), system error.
+_TRANSIENT_CLASSES = frozenset({"08", "40", "53", "55", "57", "58"})
+
+
+def _unavailable(exc: Exception) -> bool:
+    """Whether the database is out of reach or busy, rather than refusing one statement (an
+    index entry too large, a bad value): only the first may fail requests fast for a while."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    state = getattr(exc, "sqlstate", None)
+    if state is None:  # raised by the client: the connection was lost or never made
+        return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+    return state[:2] in _TRANSIENT_CLASSES
+
+
 class Database:
     """Hands out transactions; maps "database unreachable" to 503."""
 
@@ -68,7 +85,9 @@ class Database:
         try:
             with _pool(self.url, self.pool_size).connection() as conn:
                 yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
+        except (psycopg.Error, PoolTimeout) as exc:
+            if not _unavailable(exc):
+                raise  # the statement's own error: the database is fine
             self._down_until = time.monotonic() + FAIL_FAST_SECONDS
             raise Unavailable("database unavailable, try again shortly") from exc
 

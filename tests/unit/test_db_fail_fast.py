@@ -37,3 +37,22 @@ def test_fails_fast_after_a_failure_then_tries_again(monkeypatch):
         assert len(attempts) == 2  # window over: tried again
     finally:
         database.close()
+
+
+@pytest.mark.parametrize("statement, error", [
+    ("SELECT 1 / 0", "DivisionByZero"),                             # class 22: the statement's data
+    ("SELECT repeat(md5(g::text), 200)::tsvector FROM generate_series(1, 20000) g",
+     "ProgramLimitExceeded"),                                       # class 54, an OperationalError
+])
+def test_a_statement_refused_is_not_an_outage(database_url, statement, error):
+    import psycopg
+
+    database = dbmod.Database(database_url, 1)
+    try:
+        with pytest.raises(psycopg.Error) as raised, database.transaction() as conn:
+            conn.execute(statement)
+        assert type(raised.value).__name__ == error and not isinstance(raised.value, Unavailable)
+        with database.transaction() as conn:  # no fail-fast window: the next caller is served
+            assert conn.execute("SELECT 1 AS one").fetchone()["one"] == 1
+    finally:
+        database.close()
