@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,16 +170,9 @@ class Ingestor:
             try:
                 stored = [(self._store(events, parts, accepted), accepted)]
             except Unstorable:
-                # PostgreSQL refused what one message holds; that one must not sink the others.
-                # Rare, so this path simply stores the messages one by one to find it.
                 for _ in parts:  # normalize the rest
                     pass
-                stored = []
-                for item in accepted:
-                    try:
-                        stored.append((self._store(events, iter([item[2]]), [item]), [item]))
-                    except Unstorable as exc:
-                        reject(item[0], item[1], exc.message, 400)
+                stored = self._store_one_by_one(events, accepted, reject)
             for status, group in stored:
                 for i, msg, rows in group:
                     outcomes[i] = Outcome(status, len(rows), channel=msg.channel)
@@ -197,6 +190,18 @@ class Ingestor:
         self.queue.enqueue([{"v": 1, "kind": "ingest", "target": t, "events": chunk}
                             for chunk in chunks for t in missed])
         return "queued"
+
+    def _store_one_by_one(self, events: list, accepted: list[tuple[int, Incoming, Rows]],
+                          reject: Callable[[int, Incoming, str, int], None]) -> list[tuple[str, list]]:
+        """PostgreSQL refused the batch for what one message holds; that one must not sink the
+        others. Rare, so the messages are simply stored one by one to find it."""
+        stored = []
+        for item in accepted:
+            try:
+                stored.append((self._store(events, iter([item[2]]), [item]), [item]))
+            except Unstorable as exc:
+                reject(item[0], item[1], exc.message, 400)
+        return stored
 
     def _record(self, rejections: list[dict]) -> None:
         try:
