@@ -55,8 +55,10 @@ def _pool(url: str, size: int) -> ConnectionPool:
 
 # SQLSTATE classes that say the server cannot work now, whatever the statement: connection
 # exception, transaction rollback (deadlock, serialization), insufficient resources, object not
-# in prerequisite state (lock timeout), operator intervention (shutdown), system error.
+# in prerequisite state (lock timeout), operator intervention (shutdown), system error; and a
+# read-only transaction (a writer endpoint still pointing at the old primary after a failover).
 _TRANSIENT_CLASSES = frozenset({"08", "40", "53", "55", "57", "58"})
+_READ_ONLY = "25006"
 
 
 def _unavailable(exc: Exception) -> bool:
@@ -67,7 +69,7 @@ def _unavailable(exc: Exception) -> bool:
     state = getattr(exc, "sqlstate", None)
     if state is None:  # raised by the client: the connection was lost or never made
         return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
-    return state[:2] in _TRANSIENT_CLASSES
+    return state[:2] in _TRANSIENT_CLASSES or state == _READ_ONLY
 
 
 class Database:

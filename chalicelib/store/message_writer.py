@@ -28,6 +28,18 @@ _SENML_COLUMNS = ("id", "channel", "subtopic", "publisher", "protocol", "name", 
 _JSON_COLUMNS = ("id", "channel", "subtopic", "publisher", "protocol", "created", "payload")
 _senml_values = itemgetter(*_SENML_COLUMNS)
 _json_values = itemgetter(*_JSON_COLUMNS[:-1])
+# SQLSTATE classes that blame the rows themselves: data exception, integrity constraint violation,
+# program limit exceeded (an index entry too large). Any other error (a read-only replica during a
+# failover, a missing table) is the database's state, and the batch is retried, never rejected.
+_REFUSED_CLASSES = ("22", "23", "54")
+
+
+def _refused(exc: psycopg.Error) -> bool:
+    if exc.sqlstate is None:  # raised by the client while sending, e.g. a NUL in a text value
+        return isinstance(exc, psycopg.DataError)
+    return exc.sqlstate[:2] in _REFUSED_CLASSES
+
+
 # A COPY that keeps meeting ids stored meanwhile by a concurrent writer gives up after this many tries.
 _ATTEMPTS = 5
 
@@ -62,8 +74,11 @@ class PostgresMessageWriter:
         rows hold (the caller finds the message at fault)."""
         try:
             self._write_parts(iter(parts))
-        except psycopg.Error as exc:  # the server is up (else Unavailable) but refuses these rows
-            raise Unstorable(f"PostgreSQL cannot store it: {exc.diag.message_primary or exc}") from exc
+        except psycopg.Error as exc:  # the server answered (else Unavailable), with an error
+            reason = exc.diag.message_primary or str(exc)
+            if _refused(exc):
+                raise Unstorable(f"PostgreSQL cannot store it: {reason}") from exc
+            raise Unavailable(f"PostgreSQL cannot store messages now: {reason}") from exc
 
     def _write_parts(self, parts: Iterator[tuple[list[dict], list[dict]]]) -> None:
         taken: list[tuple[list[dict], list[dict]]] = []

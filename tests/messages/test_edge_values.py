@@ -91,3 +91,26 @@ def test_a_replayed_batch_with_a_refused_message_stores_the_others(db, platform,
     # The backup took all five while PostgreSQL was down; verify shows the refused records as drift.
     drift = platform.backup_admin.verifier.verify(channel=channel["id"]).messages[f"messages#{channel['id']}"]
     assert len(drift.only_in_backup) == 2 and drift.only_in_postgres == []
+
+
+def test_a_database_error_that_is_not_the_messages_fault_queues_the_batch(db, platform, fleet, pg_proxy, poller):
+    # PostgreSQL answers every insert with "read-only transaction" (25006), as a writer endpoint
+    # does for a moment after a failover: nothing may be rejected, everything is retried.
+    _, (a, _, _), channel = fleet
+    with psycopg.connect(db, autocommit=True) as conn:
+        conn.execute("CREATE FUNCTION test_read_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                     " RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction'"
+                     " USING ERRCODE = '25006'; END $$")
+        conn.execute("CREATE TRIGGER test_read_only BEFORE INSERT ON messages"
+                     " FOR EACH ROW EXECUTE FUNCTION test_read_only()")
+    try:
+        bodies = [_body(channel, a, senml(3, NOW - 100 + i * 10)) for i in range(4)]
+        assert platform.ingestor.ingest_bodies(bodies) == {"queued": 4}
+        assert pg_count(db, table="rejected_messages", channel=channel["id"]) == 0
+    finally:
+        with psycopg.connect(db, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER test_read_only ON messages")
+            conn.execute("DROP FUNCTION test_read_only()")
+    heal(pg_proxy, platform)  # past the fail-fast window the read-only answer opened
+    poller.drain()
+    assert_exact(db, platform, channel, 4 * 3)
