@@ -12,6 +12,8 @@
   PUBACK goes out; storing happens later, from the queue. The work is shielded from the
   connection: a disconnect cannot cancel a message half way. If the rules cannot secure the
   message, no PUBACK is sent and the connection is closed, so the device sends it again.
+- A CONNECT's credentials are checked before anything happens to the session of its client id:
+  a refused CONNECT neither takes over nor clears the session of the device it claims to be.
 - Authorization is re-checked every `refresh_seconds` for live connections (IoT Core's
   refreshAfterInSeconds); a connection whose credentials no longer pass is closed.
 """
@@ -25,6 +27,8 @@ from typing import Any
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
+from amqtt.errors import AMQTTError, MQTTError, NoDataError
+from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.mqtt.puback import PubackPacket
 from amqtt.session import Session
@@ -36,6 +40,7 @@ log = logging.getLogger("devstack.broker")
 
 _IDENTITY = "choovio.identity"
 _LAST = "choovio.last_message"
+_CHECKED = "choovio.checked_at_connect"
 # What IoT Core reports as the client id of messages published over HTTPS (iot-data Publish).
 API_CLIENT_ID = "n/a"
 
@@ -100,6 +105,8 @@ class IotBroker(Broker):
     # -- identity and policy ---------------------------------------------------------
 
     async def _authenticate(self, session: Session, _listener: Any) -> bool:
+        if session.attributes.pop(_CHECKED, False):  # at this connection's CONNECT, a moment ago
+            return True
         peer = session.ssl_object.getpeercert(binary_form=True) if session.ssl_object else None
         try:
             ident = await asyncio.get_running_loop().run_in_executor(
@@ -141,11 +148,42 @@ class IotBroker(Broker):
 
     # -- messages ----------------------------------------------------------------------
 
-    async def _initialize_client_session(self, reader: Any, writer: Any, *args: Any, **kwargs: Any):
-        handler, session = await super()._initialize_client_session(reader, writer, *args, **kwargs)
-        # A device resuming a persistent session (clean_session=0) gets its old Session object
-        # back, with the closed connection's TLS object: the certificate to check is the new one's.
-        session.ssl_object = writer.get_ssl_info()
+    async def _initialize_client_session(self, reader: Any, writer: Any, *_args: Any):
+        """Read the CONNECT and check its credentials before any session is touched.
+
+        amqtt's own version first drops (clean session) or resumes (persistent session) the
+        session of the CONNECT's client id, and a resumed one is taken over from its live
+        connection even when the credentials then fail: anyone who knew a thing id could knock
+        that device off and clear its subscriptions. IoT Core refuses such a CONNECT and leaves
+        the live connection alone; so does this.
+        """
+        try:
+            handler, incoming = await BrokerProtocolHandler.init_from_connect(reader, writer, self.plugins_manager)
+        except MQTTError:
+            await writer.close()
+            raise
+        except NoDataError as exc:
+            raise AMQTTError(exc) from exc
+        if not await self._authenticate(incoming, None):
+            await ConnackPacket.build(0, NOT_AUTHORIZED).to_stream(writer)
+            await writer.close()
+            raise AMQTTError(f"{incoming.client_id}: CONNECT refused")
+        incoming.attributes[_CHECKED] = True
+        resumed = None if incoming.clean_session else self._sessions.get(incoming.client_id)
+        if resumed is None:
+            if incoming.clean_session:
+                await self._delete_session(incoming.client_id)
+            session, session.parent = incoming, 0
+        else:
+            # The stored session (subscriptions, queued messages) with this connection's details.
+            session, session.parent = resumed[0], 1
+            for name in ("will_flag", "will_retain", "will_qos", "will_topic", "will_message", "username",
+                         "password", "keep_alive", "remote_address", "remote_port", "ssl_object"):
+                setattr(session, name, getattr(incoming, name))
+            session.attributes.update(incoming.attributes)
+        delay = self.config.get("timeout-disconnect-delay", 0)
+        if session.keep_alive > 0 and isinstance(delay, int):
+            session.keep_alive += delay
         # amqtt builds a plain BrokerProtocolHandler; ours only adds behaviour, no state.
         handler.__class__ = DurableHandler
         handler.broker = self

@@ -281,3 +281,23 @@ def test_a_resend_after_a_lost_puback_is_stored_once(stack, owner, monkeypatch):
     assert stack.wait_for(lambda: len(stack.backup_items(channel["id"])) == 2)
     time.sleep(0.5)  # a third copy would have had time to show up
     assert count(stack, sql, channel["id"]) == 2 and len(stack.backup_items(channel["id"])) == 2
+
+
+@pytest.mark.parametrize("clean_session", [True, False])
+def test_a_refused_connect_under_a_devices_client_id_leaves_it_alone(stack, owner, clean_session):
+    token, channel, thing = owner
+    device = stack.device(thing, stack.certificate(token, thing["id"]))
+    device.connect(stack.broker.host, stack.broker.port, stack.broker.ca_file, clean_session=clean_session)
+    got = []
+    assert device.subscribe(topic(channel) + "/#", lambda t, p: got.append(p)) == 1
+    # Someone who knows the thing id, not its key: refused, and the device stays connected.
+    impostor = stack.device(thing, key="not-the-key")
+    impostor.client_id = thing["id"]
+    for _ in range(2):
+        impostor.interrupted.clear()
+        assert refused_connect(stack, impostor)
+    time.sleep(1.5)  # past the broker's re-check of live connections
+    assert not device.interrupted.is_set(), "a refused CONNECT must not take over or drop the session"
+    device.publish(topic(channel, "still"), senml(1.0, "still")).result(10)
+    assert stack.wait_for(lambda: len(got) == 1, timeout=10), "the subscription must survive"
+    device.disconnect()
