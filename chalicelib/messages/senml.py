@@ -25,6 +25,9 @@ MAX_PAYLOAD_BYTES = 128 * 1024
 
 # RFC 8428 section 4.5.3: a time below 2**28 is relative to "now".
 RELATIVE_TIME_LIMIT = 2**28
+# Resolved times must fall in 1970..9999: the backup sorts messages by a 16-digit millisecond key,
+# and a time outside that range has no place in it (nor any meaning for a device).
+MAX_TIME = 253_402_300_800.0
 
 # RFC 8428 section 4.4: the version this implementation understands.
 SENML_VERSION = 10
@@ -209,7 +212,8 @@ def _resolve(index: int, record, base: dict, received_at: float) -> Measurement:
     time = base["bt"] + fields.get("t", 0.0)
     if time < RELATIVE_TIME_LIMIT:
         time += received_at
-    time = _finite(index, "time", time)
+    if not 0.0 <= time < MAX_TIME:  # also false for inf and nan
+        raise InvalidMessage(f"record {index}: time {time!r} is outside 1970-01-01..9999-12-31")
 
     return Measurement(name, fields.get("u", base["bu"]), time, fields.get("ut"), value, fields.get("vs"),
                        fields.get("vb"), fields.get("vd"), total)

@@ -331,7 +331,7 @@ REJECTIONS = [
     ),
     pytest.param(
         b'[{"n":"a","bt":1e308,"t":1e308,"v":1}]',
-        "time is not a finite number",
+        "time inf is outside 1970-01-01..9999-12-31",
         id="overflowing-time",
     ),
     pytest.param(b"[" * 100_000, "nested too deeply", id="deep-nesting"),
@@ -410,6 +410,9 @@ REJECTIONS = [
     pytest.param([{"n": "a", "v": 10**400}], "v is not a finite number", id="parsed-huge-int"),
     pytest.param([{1: 2, "n": "a", "v": 1}], "field names must be strings", id="parsed-int-key"),
     pytest.param(None, "must be a JSON array", id="parsed-none"),
+    pytest.param([{"n": "a", "bt": 1.7976931348623157e308, "v": 1}], "outside 1970", id="time-max-double"),
+    pytest.param([{"n": "a", "t": 253_402_300_800, "v": 1}], "outside 1970", id="time-year-10000"),
+    pytest.param([{"n": "a", "bt": -1e10, "v": 1}], "outside 1970", id="time-before-1970"),
 ]
 
 
@@ -580,7 +583,7 @@ def assert_well_formed(result):
             assert text is None or storable(text)
         for number in (x.time, x.update_time, x.value, x.sum):
             assert number is None or (type(number) is float and math.isfinite(number))
-        assert isinstance(x.time, float)
+        assert isinstance(x.time, float) and 0 <= x.time < 253_402_300_800
         kinds = [k for k in (x.value, x.string_value, x.bool_value, x.data_value) if k is not None]
         assert len(kinds) <= 1
         assert kinds or x.sum is not None
@@ -646,6 +649,8 @@ name_parts = st.builds(
 # Text Postgres can store: UTF-8 encodable, no NUL.
 storable_text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=5)
 finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12)
+# Relative times (some before RECEIVED) and absolute ones up to the year 9999.
+times = st.floats(min_value=-1e8, max_value=2.5e11)
 one_value = st.one_of(
     st.fixed_dictionaries({"v": finite}),
     st.fixed_dictionaries({"vs": storable_text}),
@@ -656,7 +661,7 @@ one_value = st.one_of(
 valid_records = st.tuples(
     name_parts,
     one_value,
-    st.fixed_dictionaries({}, optional={"t": finite, "u": st.sampled_from(["Cel", "%RH"])}),
+    st.fixed_dictionaries({}, optional={"t": times, "u": st.sampled_from(["Cel", "%RH"])}),
 ).map(lambda parts: {"n": parts[0], **parts[1], **parts[2]})
 
 
