@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+from chalicelib.backup.items import time_key
 from chalicelib.errors import Unavailable
 from chalicelib.messages.readers import MessagePage, MessageQuery, aggregate
 
@@ -64,9 +65,7 @@ def json_row(item: dict) -> dict:
 
 
 def _sort_key(seconds: float | None, default: str) -> str:
-    if seconds is None:
-        return default
-    return f"{max(0, int(seconds * 1000)):016d}"
+    return default if seconds is None else time_key(seconds)
 
 
 class DynamoBackupReader:
@@ -104,6 +103,8 @@ class DynamoBackupReader:
     def _items(self, channel_id: str, q: MessageQuery) -> Iterator[dict]:
         from boto3.dynamodb.conditions import Key
 
+        if q.from_ is not None and q.to is not None and q.from_ >= q.to:
+            return  # an empty range; DynamoDB refuses a BETWEEN with its bounds inverted
         prefix = "json" if q.table == "json" else "msgs"
         low = _sort_key(q.from_, _LOW)
         high = _sort_key(q.to, _HIGH) + "~"  # "~" sorts after "#" and every id character

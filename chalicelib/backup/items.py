@@ -76,8 +76,14 @@ def _number(value: float | None) -> Decimal | str | None:
     return number
 
 
+def time_key(seconds: float) -> str:
+    """A time as the 16 digits of milliseconds that sort the backup's messages. Stored times fit
+    (SenML keeps them in 1970..9999); a query bound beyond them is clamped to an end."""
+    return f"{int(min(max(seconds * 1000, 0.0), 9e15)):016d}"
+
+
 def message_sort_key(seconds: float, message_id: str) -> str:
-    return f"{max(0, int(seconds * 1000)):016d}#{message_id}"
+    return f"{time_key(seconds)}#{message_id}"
 
 
 def senml_item(row: dict) -> dict[str, Any]:

@@ -76,6 +76,13 @@ CASES = [
     ("from-to", {"from": str(T0 + 10), "to": str(T0 + 30)}, {"t1", "t2"}),
     ("from-fraction", {"from": str(T0 + 129.5)}, {"e0"}),
     ("empty-range", {"from": str(T0 + 30), "to": str(T0 + 30)}, set()),
+    ("inverted-range", {"from": str(T0 + 40), "to": str(T0 + 10)}, set()),
+    # Any finite bound is taken, far beyond any stored time (the backup's sort key has an end).
+    ("from-largest-double", {"from": "1.7976931348623157e308"}, set()),
+    ("to-largest-double", {"to": "1.7976931348623157e308"}, ALL),
+    ("from-lowest-double", {"from": "-1.7976931348623157e308"}, ALL),
+    ("to-before-1970", {"to": "-1e300"}, set()),
+    ("beyond-year-9999", {"from": "1e16", "to": "1e17"}, set()),
     ("combined", {"name": "temp", "v": "0", "comparator": "ge", "publisher": P2, "subtopic": "room.a"}, {"t2"}),
     ("combined-time-value", {"v": "10", "comparator": "gt", "to": str(T0 + 40)}, {"t2", "t3"}),
     ("empty-params-ignored", {"name": "", "v": "", "vb": "", "subtopic": ""}, ALL),

@@ -67,6 +67,15 @@ def test_each_function_and_interval(api, world, readings, fn, interval):
         assert all(isinstance(b["value"], int) for b in r.json["messages"])
 
 
+def test_widest_range_gives_the_same_buckets(api, world, readings):
+    # Only buckets holding rows come back, so no range is too wide (from/to are any finite numbers).
+    widest = {"from": -1.7976931348623157e308, "to": 1.7976931348623157e308}
+    r = api.call("GET", path(world.channel, aggregation="COUNT", interval="1d", limit=1000, **widest),
+                 token=world.owner.token)
+    assert r.status_code == 200, r.json
+    assert_buckets(r.json["messages"], expected(readings, "COUNT", 86400, -math.inf, math.inf))
+
+
 def test_one_day_average_by_hour_with_filters(api, world, readings):
     day = {"from": MONDAY, "to": MONDAY + 86400}
     r = api.call("GET", path(world.channel, aggregation="avg", interval="1h", name="temp", v=0, comparator="gt",
