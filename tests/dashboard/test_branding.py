@@ -167,7 +167,9 @@ def test_keyboard_only_login_and_labeled_fields(ui, user):
     page.keyboard.press("Enter")
     ui.heading("Overview")
 
-    # The skip link is the first stop and moves focus to the content.
+    # The skip link is the first stop and moves focus to the content. Wait for the page to finish
+    # rendering first: a render that ends with focus on the body moves it to the heading.
+    ui.wait_idle()
     page.evaluate("document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute('tabindex')")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "skip-link"
