@@ -62,11 +62,10 @@ class BackupVerifier:
         report = Report(since=since, until=until)
         channels = [channel] if channel else sorted(self._pg_channels() | self._backup_channels())
         report.checked["channels"] = len(channels)
+        low, high = items.message_sort_key(since, ""), items.message_sort_key(until, "~")
         for ch in channels:
             for table, prefix, column in (("messages", "msgs", "time"), ("json_messages", "json", "created")):
                 pg = self._pg_message_ids(table, column, ch, since, until)
-                low = items.message_sort_key(since, "")
-                high = items.message_sort_key(until, "~")
                 bk = {i["id"] for i in self.backup.query(f"{prefix}#{ch}", sk_between=(low, high))}
                 drift = Drift(sorted(pg - bk), sorted(bk - pg))
                 report.checked["messages"] += len(pg | bk)

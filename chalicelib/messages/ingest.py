@@ -170,7 +170,7 @@ class Ingestor:
             try:
                 stored = [(self._store(events, parts, accepted), accepted)]
             except Unstorable:
-                for _ in parts:  # normalize the rest
+                for _ in parts:  # normalize the rest of the batch: `accepted` fills as it goes
                     pass
                 stored = self._store_one_by_one(events, accepted, reject)
             for status, group in stored:
